@@ -1,0 +1,3 @@
+from sentvec.cli import main
+
+main()

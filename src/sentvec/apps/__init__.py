@@ -1,0 +1,1 @@
+"""What people do with sentence vectors: search, deduplicate, cluster, classify."""

@@ -1,0 +1,246 @@
+"""The on-disk model format: plain Hugging Face folders and sentence-transformers folders.
+
+Reads and writes JSON only (no torch), so the ONNX path and ``sentvec info`` stay light.
+A sentence-transformers folder is described by ``modules.json``: a Transformer at the root,
+then ``1_Pooling/config.json``, optional ``2_Dense/`` layers, and an optional ``Normalize``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sentvec.errors import BrokenModelError, InvalidChoiceError, ModelNotFoundError
+from sentvec.pooling import PoolingMode, parse_pooling
+
+ST_TYPES = {
+    "transformer": "sentence_transformers.models.Transformer",
+    "pooling": "sentence_transformers.models.Pooling",
+    "dense": "sentence_transformers.models.Dense",
+    "normalize": "sentence_transformers.models.Normalize",
+}
+ACTIVATIONS = {  # sentence-transformers writes the torch class path
+    "torch.nn.modules.activation.Tanh": "tanh",
+    "torch.nn.modules.linear.Identity": "identity",
+    "torch.nn.modules.activation.ReLU": "relu",
+    "torch.nn.modules.activation.GELU": "gelu",
+    "torch.nn.modules.activation.Sigmoid": "sigmoid",
+}
+SIMILARITIES = ("cosine", "dot", "euclidean", "manhattan")
+_LEGACY_POOLING = {
+    "pooling_mode_cls_token": "cls",
+    "pooling_mode_max_tokens": "max",
+    "pooling_mode_mean_tokens": "mean",
+    "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens",
+    "pooling_mode_weightedmean_tokens": "weightedmean",
+    "pooling_mode_lasttoken": "lasttoken",
+}
+
+
+@dataclass
+class DenseSpec:
+    """One dense layer after pooling: ``activation(W x + b)``."""
+
+    in_features: int
+    out_features: int
+    bias: bool = True
+    activation: str = "tanh"  # one of ACTIVATIONS' values
+    path: Path | None = None  # folder holding its weights, when loaded from disk
+
+
+@dataclass
+class ModelSpec:
+    """Everything about a sentence embedder except its weights."""
+
+    transformer_path: Path
+    pooling: tuple[PoolingMode, ...] = (PoolingMode.MEAN,)
+    dense: list[DenseSpec] = field(default_factory=list)
+    normalize: bool = False
+    max_seq_length: int | None = None
+    do_lower_case: bool = False
+    prompts: dict[str, str] = field(default_factory=dict)
+    default_prompt_name: str | None = None
+    similarity: str = "cosine"
+
+    def settings(self) -> dict[str, Any]:
+        """The settings that change the vectors, as plain JSON values (for fingerprints)."""
+        return {
+            "pooling": [m.value for m in self.pooling],
+            "dense": [(d.in_features, d.out_features, d.activation) for d in self.dense],
+            "normalize": self.normalize,
+            "max_seq_length": self.max_seq_length,
+            "do_lower_case": self.do_lower_case,
+        }
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as e:
+        raise BrokenModelError(path, f"{path.name} is not valid JSON ({e})") from None
+    if not isinstance(data, (dict, list)):
+        raise BrokenModelError(path, f"{path.name} holds {type(data).__name__}, expected an object")
+    return data  # type: ignore[return-value]
+
+
+def _activation_name(value: str | None) -> str:
+    if value is None:
+        return "identity"
+    if value in ACTIVATIONS.values():
+        return value
+    if value in ACTIVATIONS:
+        return ACTIVATIONS[value]
+    raise InvalidChoiceError("dense activation", value, list(ACTIVATIONS))
+
+
+def _pooling_from_config(cfg: dict[str, Any]) -> tuple[PoolingMode, ...]:
+    if "pooling_mode" in cfg:  # sentence-transformers >= 5 writes a single key
+        return parse_pooling(cfg["pooling_mode"])
+    modes = [mode for key, mode in _LEGACY_POOLING.items() if cfg.get(key)]
+    return parse_pooling(modes or ["mean"])
+
+
+def read_spec(folder: str | Path) -> ModelSpec:
+    """Describe the model in ``folder`` (a plain Hugging Face or a sentence-transformers folder).
+
+    :param folder: a local folder.
+    :return: its ModelSpec; a plain Hugging Face folder gets mean pooling and no normalisation.
+    :raises ModelNotFoundError: the folder or a file it needs is missing.
+    :raises BrokenModelError: a file is not valid.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ModelNotFoundError(root, "no such folder")
+    spec = ModelSpec(transformer_path=root)
+    modules_file = root / "modules.json"
+    if modules_file.exists():
+        modules = _read_json(modules_file)
+        if not isinstance(modules, list):
+            raise BrokenModelError(modules_file, "modules.json must be a list of modules")
+        for module in sorted(modules, key=lambda m: m.get("idx", 0)):
+            _read_module(root, module, spec)
+    if not (spec.transformer_path / "config.json").exists():
+        raise ModelNotFoundError(
+            spec.transformer_path, "config.json is missing (not a Hugging Face model folder)"
+        )
+    sbert = spec.transformer_path / "sentence_bert_config.json"
+    if not sbert.exists():
+        sbert = root / "sentence_bert_config.json"
+    if sbert.exists():
+        cfg = _read_json(sbert)
+        spec.max_seq_length = cfg.get("max_seq_length")
+        spec.do_lower_case = bool(cfg.get("do_lower_case", False))
+    st_cfg = root / "config_sentence_transformers.json"
+    if st_cfg.exists():
+        cfg = _read_json(st_cfg)
+        spec.prompts = dict(cfg.get("prompts") or {})
+        spec.default_prompt_name = cfg.get("default_prompt_name")
+        sim = cfg.get("similarity_fn_name") or "cosine"
+        spec.similarity = {"dot_product": "dot", "cos_sim": "cosine"}.get(sim, sim)
+    return spec
+
+
+def _read_module(root: Path, module: dict[str, Any], spec: ModelSpec) -> None:
+    kind = str(module.get("type", ""))
+    path = root / str(module.get("path", ""))
+    short = kind.rsplit(".", 1)[-1].lower()
+    if short in ("transformer", "mlmtransformer"):
+        spec.transformer_path = path
+    elif short == "pooling":
+        cfg_file = path / "config.json"
+        if not cfg_file.exists():
+            raise ModelNotFoundError(path, "the Pooling module's config.json is missing")
+        spec.pooling = _pooling_from_config(_read_json(cfg_file))
+    elif short == "dense":
+        cfg_file = path / "config.json"
+        if not cfg_file.exists():
+            raise ModelNotFoundError(path, "the Dense module's config.json is missing")
+        cfg = _read_json(cfg_file)
+        spec.dense.append(
+            DenseSpec(
+                in_features=int(cfg["in_features"]),
+                out_features=int(cfg["out_features"]),
+                bias=bool(cfg.get("bias", True)),
+                activation=_activation_name(
+                    cfg.get("activation_function", "torch.nn.modules.activation.Tanh")
+                ),
+                path=path,
+            )
+        )
+    elif short == "normalize":
+        spec.normalize = True
+    else:
+        raise BrokenModelError(
+            root / "modules.json",
+            f"module type {kind!r} is not supported (supported: Transformer, Pooling, Dense, Normalize)",
+        )
+
+
+def write_spec(spec: ModelSpec, folder: str | Path, dim: int) -> None:
+    """Write the sentence-transformers description files for ``spec`` into ``folder``.
+
+    The transformer's own files (config, weights, tokenizer) are written by the caller.
+
+    :param spec: what to describe.
+    :param folder: target folder (created if needed).
+    :param dim: the transformer's hidden size (the pooling input width).
+    """
+    root = Path(folder)
+    root.mkdir(parents=True, exist_ok=True)
+    reverse = {v: k for k, v in ACTIVATIONS.items()}
+    modules: list[dict[str, Any]] = [
+        {"idx": 0, "name": "0", "path": "", "type": ST_TYPES["transformer"]},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": ST_TYPES["pooling"]},
+    ]
+    (root / "1_Pooling").mkdir(exist_ok=True)
+    pooling_cfg: dict[str, Any] = {"word_embedding_dimension": dim}
+    for key, mode in _LEGACY_POOLING.items():  # the legacy keys load in every ST version
+        pooling_cfg[key] = PoolingMode(mode) in spec.pooling
+    _write_json(root / "1_Pooling" / "config.json", pooling_cfg)
+    for i, dense in enumerate(spec.dense, start=2):
+        name = f"{i}_Dense"
+        modules.append({"idx": i, "name": str(i), "path": name, "type": ST_TYPES["dense"]})
+        (root / name).mkdir(exist_ok=True)
+        dense_cfg = {
+            "in_features": dense.in_features,
+            "out_features": dense.out_features,
+            "bias": dense.bias,
+            "activation_function": reverse[dense.activation],
+        }
+        _write_json(root / name / "config.json", dense_cfg)
+    if spec.normalize:
+        i = len(modules)
+        modules.append({"idx": i, "name": str(i), "path": f"{i}_Normalize", "type": ST_TYPES["normalize"]})
+        (root / f"{i}_Normalize").mkdir(exist_ok=True)
+    _write_json(root / "modules.json", modules)
+    sbert = {"max_seq_length": spec.max_seq_length, "do_lower_case": spec.do_lower_case}
+    _write_json(root / "sentence_bert_config.json", sbert)
+    from sentvec import __version__
+
+    st_cfg = {
+        "__version__": {"sentvec": __version__},
+        "prompts": spec.prompts,
+        "default_prompt_name": spec.default_prompt_name,
+        "similarity_fn_name": spec.similarity,
+    }
+    _write_json(root / "config_sentence_transformers.json", st_cfg)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    with open(path, "w", encoding="utf8") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+
+
+def spec_to_dict(spec: ModelSpec) -> dict[str, Any]:
+    """A JSON-friendly view of a spec (for ``sentvec info``)."""
+    d = asdict(spec)
+    d["transformer_path"] = str(spec.transformer_path)
+    d["pooling"] = [m.value for m in spec.pooling]
+    d["dense"] = [
+        {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(x).items()} for x in spec.dense
+    ]
+    return d

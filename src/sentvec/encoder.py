@@ -1,0 +1,303 @@
+"""The Encoder: load a model, encode texts into vectors, save it back.
+
+Nothing about training, hubs or export lives here; see ``sentvec.train``, ``sentvec.hub``
+and ``sentvec.backends``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from sentvec import hub
+from sentvec.backends import Backend, create_backend
+from sentvec.batching import pad, plan_batches
+from sentvec.config import ModelSpec, read_spec, write_spec
+from sentvec.errors import InvalidChoiceError, TextTooLongError, TextTypeError
+from sentvec.pooling import PoolingMode, parse_pooling
+from sentvec.tokenization import TextTokenizer
+
+if TYPE_CHECKING:
+    from sentvec.modules import SentenceModel
+
+LongText = Literal["truncate", "error", "chunk"]
+LONG_TEXT_POLICIES = ("truncate", "error", "chunk")
+TOKENIZER_FILES = ("tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json",
+                   "merges.txt", "spiece.model", "sentencepiece.bpe.model", "added_tokens.json")
+PROGRESS_MIN_TEXTS = 1000  # show a progress bar by default from this many texts on
+
+
+class Encoder:
+    """A sentence embedder: text in, one fixed-size float32 vector out.
+
+    >>> enc = sentvec.load()                      # the packaged all-MiniLM-L6-v2
+    >>> enc.encode(["How do I reset my password?"]).shape
+    (1, 384)
+    """
+
+    def __init__(self, spec: ModelSpec, tokenizer: TextTokenizer, backend: Backend, name: str = ""
+                 ) -> None:
+        self.spec = spec
+        self.tokenizer = tokenizer
+        self.backend = backend
+        self.name = name or str(spec.transformer_path)
+
+    @classmethod
+    def load(
+        cls,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        backend: str = "torch",
+        pooling: str | Sequence[str] | None = None,
+        normalize: bool | None = None,
+        max_seq_length: int | None = None,
+        revision: str | None = None,
+        **backend_options: Any,
+    ) -> Encoder:
+        """Load a model: the packaged default, a local folder, or a Hugging Face hub id.
+
+        :param model: None for all-MiniLM-L6-v2; a plain Hugging Face folder (mean pooling);
+            a sentence-transformers folder; or a hub id such as ``BAAI/bge-small-en-v1.5``.
+        :param backend: ``torch`` (default), or another name from :data:`sentvec.backends.BACKENDS`.
+        :param pooling: override the pooling mode(s): mean, cls, max, mean_sqrt_len_tokens,
+            weightedmean, lasttoken.
+        :param normalize: override L2 normalisation of the output.
+        :param max_seq_length: override the longest input in tokens.
+        :param revision: hub revision, for hub ids.
+        :param backend_options: passed to the backend (torch: ``device``, ``trust_remote_code``).
+        :return: the encoder.
+        """
+        folder = hub.resolve(model, revision=revision)
+        spec = read_spec(folder)
+        if pooling is not None:
+            spec.pooling = parse_pooling(pooling)
+        if normalize is not None:
+            spec.normalize = normalize
+        if max_seq_length is not None:
+            spec.max_seq_length = max_seq_length
+        tokenizer = TextTokenizer.from_folder(spec.transformer_path, spec.do_lower_case)
+        spec.max_seq_length = _max_length(spec)
+        name = hub.DEFAULT_MODEL if model is None else os.fspath(model)
+        return cls(spec, tokenizer, create_backend(backend, spec, **backend_options), name)
+
+    @property
+    def dim(self) -> int:
+        """Length of each output vector."""
+        return self.backend.dim
+
+    @property
+    def max_seq_length(self) -> int:
+        """Longest input in tokens (special tokens included); longer texts follow ``long_text``."""
+        return int(self.spec.max_seq_length or 512)
+
+    @property
+    def model(self) -> SentenceModel:
+        """The torch module (torch backend only), for training and export."""
+        model = getattr(self.backend, "model", None)
+        if model is None:
+            raise InvalidChoiceError("backend for this operation", self.backend.name, ["torch"])
+        return model  # type: ignore[no-any-return]
+
+    @property
+    def fingerprint(self) -> str:
+        """A short id of the weights and every setting that changes the vectors."""
+        h = hashlib.sha256(json.dumps([self.name, self.spec.settings()], sort_keys=True).encode())
+        for file in sorted(self.spec.transformer_path.glob("*.safetensors")):
+            h.update(f"{file.name}:{file.stat().st_size}".encode())
+            with open(file, "rb") as f:
+                h.update(f.read(1 << 20))
+        return h.hexdigest()[:16]
+
+    def encode(
+        self,
+        texts: str | Iterable[str],
+        *,
+        batch_size: int = 32,
+        prompt: str | None = None,
+        normalize: bool = False,
+        long_text: LongText = "truncate",
+        max_tokens: int | None = None,
+        show_progress: bool | None = None,
+    ) -> np.ndarray:
+        """Embed texts.
+
+        :param texts: the texts (a single string counts as a list of one).
+        :param batch_size: most texts per forward pass.
+        :param prompt: a prompt name from the model config (e.g. ``"query"``) or literal text
+            put before every text; default: the model's default prompt, if any.
+        :param normalize: L2-normalise the output even if the model does not.
+        :param long_text: texts over ``max_seq_length`` tokens are ``"truncate"``-d (one warning
+            counts them), refused (``"error"``), or split into overlapping windows whose vectors
+            are averaged, weighted by length (``"chunk"``).
+        :param max_tokens: if set, cap each batch at this many padded tokens (rows x longest).
+        :param show_progress: progress bar; default on from 1,000 texts.
+        :return: float32 array (len(texts), dim), in input order; the vector of a text does not
+            depend on the batch size or on the other texts.
+        """
+        items = _check_texts(texts)
+        if long_text not in LONG_TEXT_POLICIES:
+            raise InvalidChoiceError("long_text policy", long_text, LONG_TEXT_POLICIES)
+        if not items:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        prefix = self._prompt(prompt)
+        if prefix:
+            items = [prefix + t for t in items]
+        seqs, owners, weights = self._sequences(items, long_text)
+        vectors = self._run(seqs, batch_size, max_tokens, show_progress)
+        if len(seqs) != len(items):  # chunked: average each text's windows, weighted by length
+            out = np.zeros((len(items), vectors.shape[1]), dtype=np.float64)
+            np.add.at(out, owners, vectors * weights[:, None])
+            out /= np.bincount(owners, weights=weights, minlength=len(items))[:, None]
+            vectors = out.astype(np.float32)
+            if self.spec.normalize:
+                normalize = True
+        if normalize:
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
+
+    def tokenize(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Token ids for training: truncated to ``max_seq_length``, right-padded, input order.
+
+        :param texts: the texts.
+        :return: ``input_ids``, ``attention_mask``, ``token_type_ids``, each int64 (B, T).
+        """
+        ids = [self.tokenizer.finish(x, self.max_seq_length)
+               for x in self.tokenizer.content_ids(_check_texts(texts))]
+        return _features(ids, self.tokenizer.pad_id)
+
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Score matrix (len(a), len(b)) with the model's similarity function (cosine by default)."""
+        from sentvec.similarity import similarity_matrix
+
+        return similarity_matrix(a, b, self.spec.similarity)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write a sentence-transformers-compatible folder (safetensors only, never pickle).
+
+        :param path: target folder.
+        :return: the folder.
+        """
+        from safetensors.torch import save_file
+
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        model = self.model
+        model.transformer.save_pretrained(str(out), safe_serialization=True)
+        src = self.spec.transformer_path
+        for name in TOKENIZER_FILES:
+            if (src / name).exists() and not _same(src / name, out / name):
+                shutil.copyfile(src / name, out / name)
+        self.tokenizer.backend.save(str(out / "tokenizer.json"))
+        write_spec(self.spec, out, dim=int(model.transformer.config.hidden_size))
+        for i, layer in enumerate(model.dense, start=2):
+            state = {f"linear.{k}": v.contiguous() for k, v in layer.linear.state_dict().items()}
+            save_file(state, str(out / f"{i}_Dense" / "model.safetensors"))
+        return out
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _prompt(self, prompt: str | None) -> str:
+        if prompt is None:
+            name = self.spec.default_prompt_name
+            return self.spec.prompts.get(name, "") if name else ""
+        return self.spec.prompts.get(prompt, prompt)
+
+    def _sequences(self, texts: list[str], long_text: str
+                   ) -> tuple[list[list[int]], np.ndarray, np.ndarray]:
+        """Tokenize; apply the long-text policy. Returns sequences, owner text, weight."""
+        limit = self.max_seq_length
+        tok = self.tokenizer
+        content = tok.content_ids(texts)
+        over = [i for i, ids in enumerate(content) if len(ids) + tok.n_special > limit]
+        if over and long_text == "error":
+            raise TextTooLongError(over, [len(content[i]) + tok.n_special for i in over], limit)
+        if not over or long_text == "truncate":
+            if over:
+                warnings.warn(
+                    f"{len(over)} of {len(texts)} texts were longer than {limit} tokens and were "
+                    "truncated; pass long_text='chunk' to embed them whole or 'error' to refuse.",
+                    stacklevel=3,
+                )
+            seqs = [tok.finish(ids, limit) for ids in content]
+            return seqs, np.arange(len(seqs)), np.ones(len(seqs))
+        seqs, owners, weights = [], [], []
+        for i, ids in enumerate(content):
+            for window in tok.windows(ids, limit, overlap=max(limit // 8, 1)):
+                seqs.append(window)
+                owners.append(i)
+                weights.append(len(window) - tok.n_special)
+        return seqs, np.asarray(owners), np.asarray(weights, dtype=np.float64)
+
+    def _run(self, seqs: list[list[int]], batch_size: int, max_tokens: int | None,
+             show_progress: bool | None) -> np.ndarray:
+        """Embed token sequences in length-sorted batches; return them in input order."""
+        from tqdm.auto import tqdm
+
+        if show_progress is None:
+            show_progress = len(seqs) >= PROGRESS_MIN_TEXTS
+        out = np.empty((len(seqs), self.dim), dtype=np.float32)
+        batches = plan_batches([len(s) for s in seqs], batch_size, max_tokens)
+        with tqdm(total=len(seqs), unit="text", desc="encode", disable=not show_progress) as bar:
+            for idx in batches:
+                feats = _features([seqs[i] for i in idx], self.tokenizer.pad_id)
+                out[idx] = self.backend.embed(
+                    feats["input_ids"], feats["attention_mask"], feats["token_type_ids"]
+                )
+                bar.update(len(idx))
+        return out
+
+    def __repr__(self) -> str:
+        pooling = "+".join(m.value for m in self.spec.pooling)
+        return (f"Encoder({self.name!r}, dim={self.dim}, pooling={pooling}, "
+                f"normalize={self.spec.normalize}, max_seq_length={self.max_seq_length}, "
+                f"backend={self.backend.name})")
+
+
+def load(model: str | os.PathLike[str] | None = None, **kwargs: Any) -> Encoder:
+    """Load an :class:`Encoder`; see :meth:`Encoder.load` for the arguments."""
+    return Encoder.load(model, **kwargs)
+
+
+def _check_texts(texts: str | Iterable[str]) -> list[str]:
+    items = [texts] if isinstance(texts, str) else list(texts)
+    for i, t in enumerate(items):
+        if not isinstance(t, str):
+            raise TextTypeError(i, t)
+    return items
+
+
+def _features(ids: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:
+    input_ids = pad(ids, pad_id)  # (B, T)
+    mask = pad([[1] * len(x) for x in ids], 0)  # (B, T)
+    return {"input_ids": input_ids, "attention_mask": mask,
+            "token_type_ids": np.zeros_like(input_ids)}
+
+
+def _max_length(spec: ModelSpec) -> int:
+    """sentence_bert_config's value, else min(tokenizer limit, position embeddings)."""
+    if spec.max_seq_length:
+        return int(spec.max_seq_length)
+    limits = []
+    for file, key in (("tokenizer_config.json", "model_max_length"),
+                      ("config.json", "max_position_embeddings")):
+        path = spec.transformer_path / file
+        if path.exists():
+            value = json.loads(path.read_text(encoding="utf8")).get(key)
+            if isinstance(value, int) and 0 < value < 1_000_000:
+                limits.append(value)
+    return min(limits) if limits else 512
+
+
+def _same(a: Path, b: Path) -> bool:
+    return b.exists() and os.path.samefile(a, b)
+
+
+__all__ = ["LONG_TEXT_POLICIES", "Encoder", "PoolingMode", "load"]

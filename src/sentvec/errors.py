@@ -1,0 +1,92 @@
+"""Errors that carry the offending value and say how to fix it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+
+class SentvecError(Exception):
+    """Base class of every error sentvec raises on purpose."""
+
+
+class ModelNotFoundError(SentvecError, FileNotFoundError):
+    """A model folder is missing, or lacks a file it needs."""
+
+    def __init__(self, path: str | Path, missing: str, fix: str = "") -> None:
+        self.path = str(path)
+        self.missing = missing
+        hint = fix or "check the path, or pass a Hugging Face model id such as 'BAAI/bge-small-en-v1.5'"
+        super().__init__(f"cannot load a model from {self.path!r}: {missing}. Fix: {hint}.")
+
+
+class BrokenModelError(SentvecError, ValueError):
+    """A model folder exists but one of its files cannot be read."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(
+            f"the model at {self.path!r} is broken: {problem}. "
+            "Fix: re-download or re-save the model folder."
+        )
+
+
+class OfflineModelError(SentvecError, OSError):
+    """A hub id was asked for but cannot be fetched (offline, or not on the hub)."""
+
+    def __init__(self, model_id: str, reason: str) -> None:
+        self.model_id = model_id
+        super().__init__(
+            f"cannot fetch model {model_id!r} from the Hugging Face hub: {reason}. "
+            "Fix: go online once and unset HF_HUB_OFFLINE so it is cached, "
+            "or pass the path of a local model folder instead."
+        )
+
+
+class InvalidChoiceError(SentvecError, ValueError):
+    """A value is not one of a fixed set of choices."""
+
+    def __init__(self, what: str, value: object, valid: Iterable[str]) -> None:
+        self.what = what
+        self.value = value
+        self.valid = list(valid)
+        super().__init__(f"invalid {what} {value!r}; valid values are: {', '.join(self.valid)}.")
+
+
+class TextTooLongError(SentvecError, ValueError):
+    """A text is longer than the model's maximum sequence length and truncation was refused."""
+
+    def __init__(self, indices: list[int], lengths: list[int], max_tokens: int) -> None:
+        self.indices = indices
+        self.lengths = lengths
+        self.max_tokens = max_tokens
+        shown = ", ".join(f"#{i} ({n} tokens)" for i, n in zip(indices[:5], lengths[:5]))
+        more = f" and {len(indices) - 5} more" if len(indices) > 5 else ""
+        super().__init__(
+            f"{len(indices)} text(s) exceed the model's limit of {max_tokens} tokens: {shown}{more}. "
+            "Fix: pass long_text='truncate' to cut them, or long_text='chunk' to embed them in windows."
+        )
+
+
+class TextTypeError(SentvecError, TypeError):
+    """An item in the input is not a string."""
+
+    def __init__(self, index: int, value: object) -> None:
+        self.index = index
+        self.value = value
+        super().__init__(
+            f"item #{index} is {type(value).__name__} ({value!r:.60}), not str. "
+            "Fix: pass a list of strings; convert or drop the non-string items first."
+        )
+
+
+class MissingExtraError(SentvecError, ImportError):
+    """An optional dependency is not installed."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        self.package = package
+        self.extra = extra
+        super().__init__(
+            f"this feature needs the {package!r} package. Fix: pip install 'sentvec[{extra}]'."
+        )

@@ -1,0 +1,116 @@
+"""The embedding network as torch modules: transformer -> pooling -> dense -> normalize.
+
+``SentenceModel.forward`` takes plain tensors and returns plain tensors, so the same module
+trains, runs inference, and exports to ONNX as one graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sentvec.config import DenseSpec, ModelSpec
+from sentvec.errors import BrokenModelError, ModelNotFoundError
+from sentvec.pooling import PoolingMode, pool
+
+_ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "tanh": nn.Tanh, "identity": nn.Identity, "relu": nn.ReLU, "gelu": nn.GELU, "sigmoid": nn.Sigmoid,
+}
+
+
+class Dense(nn.Module):
+    """``activation(W x + b)``, stored as sentence-transformers stores it (``linear.*`` keys)."""
+
+    def __init__(self, spec: DenseSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self.linear = nn.Linear(spec.in_features, spec.out_features, bias=spec.bias)
+        self.activation = _ACTIVATIONS[spec.activation]()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.linear(x))  # (B, out_features)
+
+    def load(self, folder: Path) -> None:
+        """Load ``linear.weight``/``linear.bias`` from model.safetensors (or a legacy .bin)."""
+        file = folder / "model.safetensors"
+        if file.exists():
+            from safetensors.torch import load_file
+
+            state = load_file(str(file))
+        elif (folder / "pytorch_model.bin").exists():  # weights only: no code runs on load
+            state = torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True)
+        else:
+            raise ModelNotFoundError(folder, "the Dense layer has no model.safetensors")
+        try:
+            self.linear.load_state_dict({k.removeprefix("linear."): v for k, v in state.items()})
+        except RuntimeError as e:
+            raise BrokenModelError(folder, f"Dense weights do not match its config ({e})") from None
+
+
+class SentenceModel(nn.Module):
+    """Token ids in, one vector per text out."""
+
+    def __init__(
+        self,
+        transformer: nn.Module,
+        pooling: Sequence[PoolingMode],
+        dense: Sequence[Dense] = (),
+        normalize: bool = False,
+    ) -> None:
+        super().__init__()
+        self.transformer = transformer
+        self.pooling = tuple(pooling)
+        self.dense = nn.ModuleList(dense)
+        self.normalize = normalize
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}  # (B, T) each
+        if token_type_ids is not None:
+            kwargs["token_type_ids"] = token_type_ids
+        tokens = self.transformer(**kwargs, return_dict=True).last_hidden_state  # (B, T, H)
+        x = pool(tokens, attention_mask, self.pooling)  # (B, H * n_modes)
+        for layer in self.dense:
+            x = layer(x)  # (B, out_features)
+        if self.normalize:
+            x = F.normalize(x, p=2, dim=-1)  # (B, D), unit length
+        return x
+
+    @property
+    def uses_token_types(self) -> bool:
+        config = getattr(self.transformer, "config", None)
+        return bool(getattr(config, "type_vocab_size", 0))
+
+
+def build_model(spec: ModelSpec, trust_remote_code: bool = False) -> SentenceModel:
+    """Load the weights described by ``spec`` into a SentenceModel (eval mode).
+
+    :param spec: the model description (see :func:`sentvec.config.read_spec`).
+    :param trust_remote_code: let transformers run model code shipped with the folder.
+    :return: the model.
+    """
+    from transformers import AutoModel
+
+    path = spec.transformer_path
+    if not any((path / n).exists() for n in ("model.safetensors", "model.safetensors.index.json",
+                                              "pytorch_model.bin", "pytorch_model.bin.index.json")):
+        raise ModelNotFoundError(path, "no weights (model.safetensors) in the transformer folder")
+    try:
+        transformer = AutoModel.from_pretrained(str(path), trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, KeyError) as e:
+        raise BrokenModelError(path, f"transformers could not load it ({str(e).splitlines()[0]})") from None
+    dense = []
+    for d in spec.dense:
+        layer = Dense(d)
+        if d.path is not None:
+            layer.load(d.path)
+        dense.append(layer)
+    return SentenceModel(transformer, spec.pooling, dense, spec.normalize).eval()
