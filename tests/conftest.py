@@ -79,9 +79,9 @@ def make_st_model(tmp_path_factory: pytest.TempPathFactory, tiny_hf_dir: Path
 
         torch.manual_seed(1)
         word = models.Transformer(str(tiny_hf_dir), max_seq_length=max_seq_length)
-        modules = [word, models.Pooling(word.get_word_embedding_dimension(), pooling_mode=pooling)]
+        modules = [word, models.Pooling(word.get_embedding_dimension(), pooling_mode=pooling)]
         if dense:
-            modules.append(models.Dense(modules[-1].get_sentence_embedding_dimension(), dense))
+            modules.append(models.Dense(modules[-1].get_embedding_dimension(), dense))
         if normalize:
             modules.append(models.Normalize())
         folder = tmp_path_factory.mktemp(f"st-{pooling}-{dense}-{normalize}")
