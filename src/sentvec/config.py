@@ -196,9 +196,13 @@ def write_spec(spec: ModelSpec, folder: str | Path, dim: int) -> None:
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": ST_TYPES["pooling"]},
     ]
     (root / "1_Pooling").mkdir(exist_ok=True)
-    pooling_cfg: dict[str, Any] = {"word_embedding_dimension": dim}
-    for key, mode in _LEGACY_POOLING.items():  # the legacy keys load in every ST version
-        pooling_cfg[key] = PoolingMode(mode) in spec.pooling
+    modes = [m.value for m in spec.pooling]
+    # `pooling_mode` keeps the order of several modes (sentence-transformers >= 5 reads it first);
+    # the legacy booleans let older versions load single-mode models.
+    pooling_cfg: dict[str, Any] = {"word_embedding_dimension": dim,
+                                   "pooling_mode": modes[0] if len(modes) == 1 else modes}
+    for key, mode in _LEGACY_POOLING.items():
+        pooling_cfg[key] = mode in modes
     _write_json(root / "1_Pooling" / "config.json", pooling_cfg)
     for i, dense in enumerate(spec.dense, start=2):
         name = f"{i}_Dense"

@@ -103,10 +103,17 @@ def build_model(spec: ModelSpec, trust_remote_code: bool = False) -> SentenceMod
     if not any((path / n).exists() for n in ("model.safetensors", "model.safetensors.index.json",
                                               "pytorch_model.bin", "pytorch_model.bin.index.json")):
         raise ModelNotFoundError(path, "no weights (model.safetensors) in the transformer folder")
+    from transformers.utils import logging as hf_logging
+
+    bar_was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a per-tensor "Loading weights" bar is noise on every load
     try:
         transformer = AutoModel.from_pretrained(str(path), trust_remote_code=trust_remote_code)
     except (OSError, ValueError, KeyError) as e:
         raise BrokenModelError(path, f"transformers could not load it ({str(e).splitlines()[0]})") from None
+    finally:
+        if bar_was_on:
+            hf_logging.enable_progress_bar()
     dense = []
     for d in spec.dense:
         layer = Dense(d)
