@@ -15,13 +15,23 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 CORPUS = [
-    "A man is eating food.", "A man is eating a piece of bread.", "The girl is carrying a baby.",
-    "A man is riding a horse.", "A woman is playing violin.", "Two men pushed carts through the woods.",
-    "A man is riding a white horse on an enclosed ground.", "A monkey is playing drums.",
-    "Someone in a gorilla costume is playing a set of drums.", "The cat sits on the mat.",
-    "How do I reset my password?", "Where can I download my invoices?", "The stock market fell today.",
-    "Weather is sunny and warm.", "Café naïve résumé — unicode text! 東京 is a city.",
-    "Numbers 123 456 and punctuation?!", "zebras giraffes lions elephants",
+    "A man is eating food.",
+    "A man is eating a piece of bread.",
+    "The girl is carrying a baby.",
+    "A man is riding a horse.",
+    "A woman is playing violin.",
+    "Two men pushed carts through the woods.",
+    "A man is riding a white horse on an enclosed ground.",
+    "A monkey is playing drums.",
+    "Someone in a gorilla costume is playing a set of drums.",
+    "The cat sits on the mat.",
+    "How do I reset my password?",
+    "Where can I download my invoices?",
+    "The stock market fell today.",
+    "Weather is sunny and warm.",
+    "Café naïve résumé — unicode text! 東京 is a city.",
+    "Numbers 123 456 and punctuation?!",
+    "zebras giraffes lions elephants",
 ]
 
 
@@ -57,20 +67,31 @@ def tiny_hf_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     vocab = Tokenizer.from_file(str(folder / "tokenizer.json")).get_vocab_size()
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=vocab, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
+    config = BertConfig(
+        vocab_size=vocab,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
     BertModel(config).eval().save_pretrained(str(folder))
     return folder
 
 
 @pytest.fixture(scope="session")
-def make_st_model(tmp_path_factory: pytest.TempPathFactory, tiny_hf_dir: Path
-                  ) -> Callable[..., Path]:
+def make_st_model(
+    tmp_path_factory: pytest.TempPathFactory, tiny_hf_dir: Path
+) -> Callable[..., Path]:
     """Build a sentence-transformers folder with sentence-transformers itself (the reference)."""
     cache: dict[tuple, Path] = {}
 
-    def make(pooling: str = "mean", dense: int | None = None, normalize: bool = False,
-             max_seq_length: int = 64) -> Path:
+    def make(
+        pooling: str = "mean",
+        dense: int | None = None,
+        normalize: bool = False,
+        max_seq_length: int = 64,
+    ) -> Path:
         key = (pooling, dense, normalize, max_seq_length)
         if key in cache:
             return cache[key]

@@ -37,7 +37,7 @@ def test_help_lists_commands_without_importing_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": SRC}, timeout=60).stdout.split()
     assert out == ["0", "False", "False"]
-    code_, text = run("--help")
+    _, text = run("--help")
     for command in ("search", "encode", "similarity", "info", "eval"):
         assert command in text
 

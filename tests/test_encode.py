@@ -5,10 +5,11 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from parity_sentences import parity_sentences
 
 import sentvec
 from sentvec.errors import InvalidChoiceError, TextTooLongError, TextTypeError
+
+from parity_sentences import parity_sentences
 
 
 def test_shape_dtype_and_empty(tiny_encoder):
@@ -33,7 +34,9 @@ def test_vector_does_not_depend_on_batch_size_or_neighbours(request, encoder_nam
     sentences = parity_sentences()[:60]
     reference = enc.encode(sentences, batch_size=64)
     for bs in (1, 3, 7, 16):
-        np.testing.assert_allclose(enc.encode(sentences, batch_size=bs), reference, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(
+            enc.encode(sentences, batch_size=bs), reference, rtol=0, atol=1e-6
+        )
     for i in (0, 17, 45):  # alone, without any neighbours
         np.testing.assert_allclose(enc.encode([sentences[i]])[0], reference[i], rtol=0, atol=1e-6)
     shuffled = np.random.default_rng(0).permutation(len(sentences))
@@ -108,7 +111,9 @@ def test_prompts_from_config_and_literal(make_st_model, tmp_path):
     named = enc.encode(["what is a cat"], prompt="query")
     literal = enc.encode(["query: what is a cat"])
     np.testing.assert_allclose(named, literal, atol=1e-6)
-    np.testing.assert_allclose(enc.encode(["x"], prompt="custom "), enc.encode(["custom x"]), atol=1e-6)
+    np.testing.assert_allclose(
+        enc.encode(["x"], prompt="custom "), enc.encode(["custom x"]), atol=1e-6
+    )
     # sentence-transformers applies the same named prompt the same way.
     from sentence_transformers import SentenceTransformer
 

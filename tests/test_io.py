@@ -8,8 +8,12 @@ from sentvec.io import InputFileError, iter_records, read_records
 def test_txt_jsonl_csv_tsv(tmp_path):
     (tmp_path / "a.txt").write_text("first line\n\n  second  \n")
     assert [(r.text, r.id) for r in read_records(tmp_path / "a.txt")] == [
-        ("first line", "1"), ("  second  ", "3")]
-    (tmp_path / "b.jsonl").write_text('{"id": 7, "text": "hi", "lang": "en"}\n\n{"sentence": "yo"}\n')
+        ("first line", "1"),
+        ("  second  ", "3"),
+    ]
+    (tmp_path / "b.jsonl").write_text(
+        '{"id": 7, "text": "hi", "lang": "en"}\n\n{"sentence": "yo"}\n'
+    )
     recs = read_records(tmp_path / "b.jsonl")
     assert (recs[0].text, recs[0].id, recs[0].metadata) == ("hi", "7", {"lang": "en"})
     assert (recs[1].text, recs[1].id) == ("yo", "3")

@@ -9,7 +9,12 @@ import pytest
 
 import sentvec
 from sentvec import hub
-from sentvec.errors import BrokenModelError, InvalidChoiceError, ModelNotFoundError, OfflineModelError
+from sentvec.errors import (
+    BrokenModelError,
+    InvalidChoiceError,
+    ModelNotFoundError,
+    OfflineModelError,
+)
 
 
 def test_default_is_the_packaged_minilm(default_encoder):
@@ -78,7 +83,9 @@ def test_hub_id_loads_from_the_cache_when_offline(tmp_path, monkeypatch, make_st
     monkeypatch.setattr(c, "HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
     enc = sentvec.load("acme/tiny-embedder")
-    np.testing.assert_allclose(enc.encode(["a cat"]), sentvec.load(source).encode(["a cat"]), atol=1e-6)
+    np.testing.assert_allclose(
+        enc.encode(["a cat"]), sentvec.load(source).encode(["a cat"]), atol=1e-6
+    )
 
 
 def test_hub_id_offline_and_not_cached_names_id_and_fix(tmp_path, monkeypatch):

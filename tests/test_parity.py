@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from parity_sentences import parity_sentences
 
 import sentvec
+
+from parity_sentences import parity_sentences
 
 POOLINGS = ["mean", "cls", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"]
 

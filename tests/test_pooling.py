@@ -7,8 +7,9 @@ from sentvec.errors import InvalidChoiceError
 from sentvec.pooling import PoolingMode, parse_pooling, pool
 
 # Two texts, up to 3 tokens, 2-d token vectors; the second text has one padding token.
-TOKENS = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [5.0, -6.0]],
-                       [[-1.0, 0.5], [2.0, 2.0], [100.0, 100.0]]])
+TOKENS = torch.tensor(
+    [[[1.0, 2.0], [3.0, 4.0], [5.0, -6.0]], [[-1.0, 0.5], [2.0, 2.0], [100.0, 100.0]]]
+)
 MASK = torch.tensor([[1, 1, 1], [1, 1, 0]])
 
 

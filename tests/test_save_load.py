@@ -4,13 +4,15 @@ import json
 
 import numpy as np
 import pytest
-from parity_sentences import parity_sentences
 
 import sentvec
 
+from parity_sentences import parity_sentences
 
-@pytest.mark.parametrize(("pooling", "dense", "normalize"),
-                         [("mean", None, True), ("max", 24, False), ("cls", 16, True)])
+
+@pytest.mark.parametrize(
+    ("pooling", "dense", "normalize"), [("mean", None, True), ("max", 24, False), ("cls", 16, True)]
+)
 def test_round_trip_through_both_libraries(make_st_model, tmp_path, pooling, dense, normalize):
     from sentence_transformers import SentenceTransformer
 
@@ -29,8 +31,9 @@ def test_round_trip_through_both_libraries(make_st_model, tmp_path, pooling, den
 
 
 def test_saved_settings_survive(make_st_model, tmp_path):
-    enc = sentvec.load(make_st_model("mean"), pooling=["mean", "max"], normalize=True,
-                       max_seq_length=32)
+    enc = sentvec.load(
+        make_st_model("mean"), pooling=["mean", "max"], normalize=True, max_seq_length=32
+    )
     again = sentvec.load(enc.save(tmp_path / "s"))
     assert [m.value for m in again.spec.pooling] == ["mean", "max"]
     assert again.spec.normalize and again.max_seq_length == 32 and again.dim == 64

@@ -10,9 +10,12 @@ from sentvec.similarity import METRICS, pairwise_similarity, similarity_matrix, 
 RNG = np.random.default_rng(0)
 A = RNG.normal(size=(13, 8)).astype(np.float32)
 B = RNG.normal(size=(21, 8)).astype(np.float32)
-SCIPY = {"cosine": lambda a, b: 1 - cdist(a, b, "cosine"), "dot": lambda a, b: a @ b.T,
-         "euclidean": lambda a, b: -cdist(a, b, "euclidean"),
-         "manhattan": lambda a, b: -cdist(a, b, "cityblock")}
+SCIPY = {
+    "cosine": lambda a, b: 1 - cdist(a, b, "cosine"),
+    "dot": lambda a, b: a @ b.T,
+    "euclidean": lambda a, b: -cdist(a, b, "euclidean"),
+    "manhattan": lambda a, b: -cdist(a, b, "cityblock"),
+}
 
 
 @pytest.mark.parametrize("metric", METRICS)
@@ -24,7 +27,9 @@ def test_matrix_matches_scipy(metric):
 @pytest.mark.parametrize("metric", METRICS)
 def test_pairwise_is_the_matrix_diagonal(metric):
     expected = np.diag(SCIPY[metric](A.astype(np.float64), B[:13].astype(np.float64)))
-    np.testing.assert_allclose(pairwise_similarity(A, B[:13], metric), expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        pairwise_similarity(A, B[:13], metric), expected, rtol=1e-4, atol=1e-4
+    )
 
 
 def test_bad_metric_and_shape():
@@ -51,8 +56,8 @@ def test_top_k_on_memmap_and_small_corpus(tmp_path):
     corpus = RNG.normal(size=(1000, 8)).astype(np.float32)
     np.save(tmp_path / "c.npy", corpus)
     mm = np.load(tmp_path / "c.npy", mmap_mode="r")
-    s1, i1 = top_k(A, mm, k=5, corpus_chunk=128)
-    s2, i2 = top_k(A, corpus, k=5)
+    _, i1 = top_k(A, mm, k=5, corpus_chunk=128)
+    _, i2 = top_k(A, corpus, k=5)
     np.testing.assert_array_equal(i1, i2)
     s, i = top_k(A, corpus[:3], k=10)  # k larger than the corpus
     assert s.shape == (13, 3) and sorted(i[0]) == [0, 1, 2]

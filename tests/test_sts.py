@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-from conftest import shared_data
 from scipy import stats
 
 from sentvec.errors import SentvecError
 from sentvec.evaluate.sts import STSEvaluator, pearson, rankdata, read_sts, spearman
+
+from conftest import shared_data
 
 
 def test_rank_and_correlations_match_scipy():
@@ -20,8 +21,10 @@ def test_rank_and_correlations_match_scipy():
 
 def test_reads_stsb_format_and_reports_bad_line(tmp_path):
     f = tmp_path / "sts.csv"
-    f.write_text("main-news\tMSRvid\t2012test\t0001\t5.000\tA cat.\tA cat!\textra\n"
-                 "main-news\tMSRvid\t2012test\t0002\t1.5\tA dog.\tA car.\n")
+    f.write_text(
+        "main-news\tMSRvid\t2012test\t0001\t5.000\tA cat.\tA cat!\textra\n"
+        "main-news\tMSRvid\t2012test\t0002\t1.5\tA dog.\tA car.\n"
+    )
     data = read_sts(f)
     assert data.sentences1 == ["A cat.", "A dog."] and list(data.scores) == [5.0, 1.5]
     bad = tmp_path / "bad.csv"
@@ -34,9 +37,13 @@ def test_reads_stsb_format_and_reports_bad_line(tmp_path):
 def test_evaluator_against_scipy_on_tiny_model(tiny_encoder, tmp_path):
     from sentvec.similarity import pairwise_similarity
 
-    pairs = [("a man is eating food", "a man eats bread", 4.2), ("the cat sits", "stocks fell", 0.2),
-             ("a woman plays violin", "a woman is playing violin", 4.9),
-             ("it is sunny", "weather is warm", 3.0), ("drums", "a monkey plays drums", 2.5)]
+    pairs = [
+        ("a man is eating food", "a man eats bread", 4.2),
+        ("the cat sits", "stocks fell", 0.2),
+        ("a woman plays violin", "a woman is playing violin", 4.9),
+        ("it is sunny", "weather is warm", 3.0),
+        ("drums", "a monkey plays drums", 2.5),
+    ]
     f = tmp_path / "mini.tsv"
     f.write_text("".join(f"g\tf\ty\t{i}\t{s}\t{a}\t{b}\n" for i, (a, b, s) in enumerate(pairs)))
     metrics = STSEvaluator.from_file(f, name="mini")(tiny_encoder)
@@ -46,7 +53,8 @@ def test_evaluator_against_scipy_on_tiny_model(tiny_encoder, tmp_path):
     for metric in ("cosine", "dot", "euclidean", "manhattan"):
         sims = pairwise_similarity(u, v, metric)
         assert metrics[f"mini_{metric}_spearman"] == pytest.approx(
-            stats.spearmanr(sims, gold).statistic, abs=1e-9)
+            stats.spearmanr(sims, gold).statistic, abs=1e-9
+        )
 
 
 @pytest.mark.slow

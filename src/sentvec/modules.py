@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -18,7 +19,11 @@ from sentvec.errors import BrokenModelError, ModelNotFoundError
 from sentvec.pooling import PoolingMode, pool
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "tanh": nn.Tanh, "identity": nn.Identity, "relu": nn.ReLU, "gelu": nn.GELU, "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "identity": nn.Identity,
+    "relu": nn.ReLU,
+    "gelu": nn.GELU,
+    "sigmoid": nn.Sigmoid,
 }
 
 
@@ -54,6 +59,8 @@ class Dense(nn.Module):
 class SentenceModel(nn.Module):
     """Token ids in, one vector per text out."""
 
+    transformer: Any  # a transformers PreTrainedModel
+
     def __init__(
         self,
         transformer: nn.Module,
@@ -85,6 +92,21 @@ class SentenceModel(nn.Module):
         return x
 
     @property
+    def hidden_size(self) -> int:
+        """Width of the transformer's token vectors."""
+        return int(self.transformer.config.hidden_size)
+
+    @property
+    def output_dim(self) -> int:
+        """Length of the sentence vectors this model returns."""
+        layers = self.dense_layers()
+        return layers[-1].spec.out_features if layers else self.hidden_size * len(self.pooling)
+
+    def dense_layers(self) -> list[Dense]:
+        """The dense layers after pooling, typed."""
+        return [layer for layer in self.dense if isinstance(layer, Dense)]
+
+    @property
     def uses_token_types(self) -> bool:
         config = getattr(self.transformer, "config", None)
         return bool(getattr(config, "type_vocab_size", 0))
@@ -100,8 +122,15 @@ def build_model(spec: ModelSpec, trust_remote_code: bool = False) -> SentenceMod
     from transformers import AutoModel
 
     path = spec.transformer_path
-    if not any((path / n).exists() for n in ("model.safetensors", "model.safetensors.index.json",
-                                              "pytorch_model.bin", "pytorch_model.bin.index.json")):
+    if not any(
+        (path / n).exists()
+        for n in (
+            "model.safetensors",
+            "model.safetensors.index.json",
+            "pytorch_model.bin",
+            "pytorch_model.bin.index.json",
+        )
+    ):
         raise ModelNotFoundError(path, "no weights (model.safetensors) in the transformer folder")
     from transformers.utils import logging as hf_logging
 
@@ -110,7 +139,9 @@ def build_model(spec: ModelSpec, trust_remote_code: bool = False) -> SentenceMod
     try:
         transformer = AutoModel.from_pretrained(str(path), trust_remote_code=trust_remote_code)
     except (OSError, ValueError, KeyError) as e:
-        raise BrokenModelError(path, f"transformers could not load it ({str(e).splitlines()[0]})") from None
+        raise BrokenModelError(
+            path, f"transformers could not load it ({str(e).splitlines()[0]})"
+        ) from None
     finally:
         if bar_was_on:
             hf_logging.enable_progress_bar()

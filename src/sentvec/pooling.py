@@ -30,11 +30,17 @@ class PoolingMode(str, Enum):
         return self.value
 
 
-_ALIASES = {"mean_sqrt_len": PoolingMode.MEAN_SQRT_LEN, "weighted_mean": PoolingMode.WEIGHTED_MEAN,
-            "last_token": PoolingMode.LAST_TOKEN, "last": PoolingMode.LAST_TOKEN}
+_ALIASES = {
+    "mean_sqrt_len": PoolingMode.MEAN_SQRT_LEN,
+    "weighted_mean": PoolingMode.WEIGHTED_MEAN,
+    "last_token": PoolingMode.LAST_TOKEN,
+    "last": PoolingMode.LAST_TOKEN,
+}
 
 
-def parse_pooling(value: str | PoolingMode | Sequence[str | PoolingMode]) -> tuple[PoolingMode, ...]:
+def parse_pooling(
+    value: str | PoolingMode | Sequence[str | PoolingMode],
+) -> tuple[PoolingMode, ...]:
     """Check pooling mode(s) once, at load time.
 
     :param value: one mode, or several whose outputs are concatenated (e.g. ``["mean", "max"]``).
@@ -57,9 +63,7 @@ def parse_pooling(value: str | PoolingMode | Sequence[str | PoolingMode]) -> tup
     return tuple(modes)
 
 
-def pool(
-    tokens: torch.Tensor, mask: torch.Tensor, modes: Sequence[PoolingMode]
-) -> torch.Tensor:
+def pool(tokens: torch.Tensor, mask: torch.Tensor, modes: Sequence[PoolingMode]) -> torch.Tensor:
     """Pool token vectors into sentence vectors.
 
     :param tokens: token vectors, shape (B, T, H).
@@ -81,7 +85,9 @@ def pool(
             count = torch.clamp(m.sum(dim=1), min=1e-9)  # (B, 1)
             out.append(total / (count if mode is PoolingMode.MEAN else torch.sqrt(count)))
         elif mode is PoolingMode.WEIGHTED_MEAN:
-            positions = torch.arange(1, tokens.shape[1] + 1, dtype=tokens.dtype, device=tokens.device)
+            positions = torch.arange(
+                1, tokens.shape[1] + 1, dtype=tokens.dtype, device=tokens.device
+            )
             w = m * positions.view(1, -1, 1)  # (B, T, 1)
             out.append((tokens * w).sum(dim=1) / torch.clamp(w.sum(dim=1), min=1e-9))
         elif mode is PoolingMode.LAST_TOKEN:

@@ -50,7 +50,9 @@ class TextTokenizer:
             raise MissingExtraError("transformers", "torch") from None
         hf = AutoTokenizer.from_pretrained(str(folder), use_fast=True)
         if not hasattr(hf, "backend_tokenizer"):
-            raise BrokenModelError(folder, "only a slow tokenizer is available; save a tokenizer.json")
+            raise BrokenModelError(
+                folder, "only a slow tokenizer is available; save a tokenizer.json"
+            )
         return cls(Tokenizer.from_str(hf.backend_tokenizer.to_str()), do_lower_case)
 
     def prepare(self, text: str) -> str:
@@ -60,8 +62,12 @@ class TextTokenizer:
 
     def content_ids(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text, without special tokens and without truncation."""
-        return [e.ids for e in self.backend.encode_batch([self.prepare(t) for t in texts],
-                                                         add_special_tokens=False)]
+        return [
+            e.ids
+            for e in self.backend.encode_batch(
+                [self.prepare(t) for t in texts], add_special_tokens=False
+            )
+        ]
 
     def finish(self, ids: list[int], limit: int | None) -> list[int]:
         """Cut content ids to fit ``limit`` tokens in all and wrap them in special tokens."""

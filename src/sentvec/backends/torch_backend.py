@@ -17,11 +17,12 @@ class TorchBackend:
     def __init__(self, model: SentenceModel, device: str = "cpu") -> None:
         self.model = model.to(device)
         self.device = torch.device(device)
-        self.dim = _output_dim(model)
+        self.dim = model.output_dim
 
     @classmethod
-    def from_spec(cls, spec: ModelSpec, device: str = "cpu", trust_remote_code: bool = False
-                  ) -> TorchBackend:
+    def from_spec(
+        cls, spec: ModelSpec, device: str = "cpu", trust_remote_code: bool = False
+    ) -> TorchBackend:
         """:param spec: the model. :param device: torch device. :param trust_remote_code: see
         :func:`sentvec.modules.build_model`. :return: the backend."""
         return cls(build_model(spec, trust_remote_code=trust_remote_code), device)
@@ -37,15 +38,10 @@ class TorchBackend:
                     torch.from_numpy(input_ids).to(self.device),
                     torch.from_numpy(attention_mask).to(self.device),
                     torch.from_numpy(token_type_ids).to(self.device)
-                    if self.model.uses_token_types else None,
+                    if self.model.uses_token_types
+                    else None,
                 )  # (B, D)
         finally:
             self.model.train(was_training)
         return out.float().cpu().numpy()
 
-
-def _output_dim(model: SentenceModel) -> int:
-    if len(model.dense):
-        return int(model.dense[-1].spec.out_features)
-    hidden = int(model.transformer.config.hidden_size)
-    return hidden * len(model.pooling)
