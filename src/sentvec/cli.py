@@ -25,9 +25,10 @@ app = typer.Typer(
 eval_app = typer.Typer(help="Evaluate a model on a benchmark file.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
-from sentvec.apps.commands import index_app  # noqa: E402  (typer only; light)
+from sentvec.apps import commands as _apps  # noqa: E402  (typer only; light)
 
-app.add_typer(index_app, name="index")
+app.add_typer(_apps.index_app, name="index")
+app.command("dedup")(_apps.dedup)
 
 ModelOpt = Annotated[
     Optional[str],

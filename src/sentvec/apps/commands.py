@@ -220,9 +220,7 @@ def index_list(root: RootOpt = None) -> None:
 @index_app.command("build")
 def index_build(
     name: NameArg,
-    partitions: Annotated[
-        int | None, typer.Option(help="IVF partitions [default: auto].")
-    ] = None,
+    partitions: Annotated[int | None, typer.Option(help="IVF partitions [default: auto].")] = None,
     root: RootOpt = None,
 ) -> None:
     """Build the approximate vector index now, and measure its recall@10."""
@@ -230,3 +228,47 @@ def index_build(
 
     built: dict[str, Any] = Collection.open(_root(root), name).build_index(partitions)
     typer.echo(json.dumps(built))
+
+
+def dedup(
+    file: Annotated[Path, typer.Argument(help="Input: .txt, .jsonl, .csv or .tsv.")],
+    threshold: Annotated[
+        float, typer.Option(help="Cosine similarity from which texts are duplicates.")
+    ] = 0.9,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Groups as .jsonl or .csv [default: JSONL on stdout]."),
+    ] = None,
+    keep: Annotated[
+        Path | None,
+        typer.Option("--keep", help="Write the rows to keep (one per group, and all others) here."),
+    ] = None,
+    k: Annotated[int, typer.Option("-k", min=1, help="Neighbours examined per text.")] = 10,
+    exact: Annotated[
+        bool | None,
+        typer.Option(
+            "--exact/--approximate", help="Neighbour search [default: exact below 20,000 texts]."
+        ),
+    ] = None,
+    text_field: TextFieldOpt = None,
+    id_field: IdFieldOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """Find duplicate and paraphrase groups (nearest-neighbour candidates, connected groups)."""
+    from sentvec.apps.dedup import find_duplicates
+    from sentvec.apps.output import write_groups, write_records
+    from sentvec.io import read_records
+
+    records = read_records(file, text_field=text_field, id_field=id_field)
+    result = find_duplicates(
+        [r.text for r in records], threshold, encoder=_encoder(model), k=k, exact=exact
+    )
+    write_groups(result, records, out)
+    if keep is not None:
+        write_records([records[i] for i in result.keep_indices()], keep)
+    dropped = len(records) - len(result.keep_indices())
+    typer.echo(
+        f"{len(result.groups)} groups, {len(result.pairs)} pairs >= {threshold}; "
+        f"keeping {len(records) - dropped} of {len(records)} rows",
+        err=True,
+    )
