@@ -103,7 +103,8 @@ def test_dedup_texts_and_cli(tmp_path, tiny_encoder, make_st_model):
         ],
     )
     assert res.exit_code == 0, res.output
-    rows = list(csv.DictReader(open(tmp_path / "g.csv", encoding="utf8")))
+    with open(tmp_path / "g.csv", encoding="utf8") as f:
+        rows = list(csv.DictReader(f))
     assert [(r["group"], r["id"], r["keep"]) for r in rows] == [
         ("1", "1", "True"),
         ("1", "2", "False"),

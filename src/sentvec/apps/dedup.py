@@ -87,7 +87,8 @@ def find_duplicates(
     show = show_progress if show_progress is not None else n >= 1000
     scores, idx = knn(vectors, k, exact=exact, show_progress=show)
     a, b, s = pairs_above(scores, idx, threshold)
-    return DuplicateResult(_groups(n, a, b, s), list(zip(a.tolist(), b.tolist(), s.tolist(), strict=False)), n)
+    pairs = list(zip(a.tolist(), b.tolist(), s.tolist(), strict=True))
+    return DuplicateResult(_groups(n, a, b, s), pairs, n)
 
 
 def _groups(n: int, a: np.ndarray, b: np.ndarray, s: np.ndarray) -> list[DuplicateGroup]:
