@@ -25,11 +25,6 @@ app = typer.Typer(
 eval_app = typer.Typer(help="Evaluate a model on a benchmark file.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
-from sentvec.apps import commands as _apps  # noqa: E402  (typer only; light)
-
-app.add_typer(_apps.index_app, name="index")
-app.command("dedup")(_apps.dedup)
-
 ModelOpt = Annotated[
     Optional[str],
     typer.Option("--model", "-m", help="Model folder or hub id [default: all-MiniLM-L6-v2]."),
@@ -199,6 +194,15 @@ def eval_sts(
     for m in ("cosine", "dot", "euclidean", "manhattan"):
         typer.echo(f"{m:10s} {100 * metrics[f'sts_{m}_spearman']:9.2f} "
                    f"{100 * metrics[f'sts_{m}_pearson']:9.2f}")
+
+
+# Applications (sentvec.apps.commands: typer only at import; heavy imports inside commands).
+from sentvec.apps import commands as _apps  # noqa: E402
+
+app.add_typer(_apps.index_app, name="index")
+app.command("dedup")(_apps.dedup)
+app.command("cluster")(_apps.cluster)
+app.command("classify")(_apps.classify)
 
 
 def main() -> None:
