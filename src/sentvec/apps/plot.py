@@ -115,7 +115,8 @@ def write_html(
     lo, hi = points.min(axis=0), points.max(axis=0)
     xy = 20 + 760 * (points - lo) / np.maximum(hi - lo, 1e-9)  # into a 800 x 800 box
     circles = "\n".join(
-        f'<circle cx="{xy[i, 0]:.1f}" cy="{800 - xy[i, 1]:.1f}" r="4" fill="{colour(int(labels[i]))}">'
+        f'<circle cx="{xy[i, 0]:.1f}" cy="{800 - xy[i, 1]:.1f}" r="4" '
+        f'fill="{colour(int(labels[i]))}">'
         f"<title>[{int(labels[i])}] {html.escape(str(hover[i])[:300])}</title></circle>"
         for i in idx
     )
