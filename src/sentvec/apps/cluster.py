@@ -237,7 +237,9 @@ def ctfidf_keywords(texts: Sequence[str], labels: np.ndarray, n: int = 5) -> dic
     ids = list(groups)
     docs = [" ".join(texts[i] for i in groups[c]) for c in ids]
     try:
-        counts = CountVectorizer(stop_words="english").fit(docs)
+        counts = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[^\W\d_]{2,}\b").fit(
+            docs
+        )
     except ValueError:  # nothing but stop words
         return {c: [] for c in ids}
     tf = counts.transform(docs).toarray().astype(np.float64)  # (clusters, vocab)
