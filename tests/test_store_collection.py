@@ -161,13 +161,15 @@ def test_approximate_index_recall(tmp_path):
     c = Collection.create(tmp_path, "ann", dim=16, model="random", fingerprint="f")
     c.add_vectors([str(i) for i in range(3000)], x)
     assert c.info()["search"] == "exact"
-    built = c.build_index(num_partitions=4, sample=30)
+    built = c.build_index(num_partitions=16, nprobes=4, sample=30)
     info = c.info()
     assert info["search"] == "approximate" and info["vector_index"]["recall_at_10"] >= 0.9
     assert built["recall_at_10"] == info["vector_index"]["recall_at_10"]
     q = x[:20] + 0.1 * rng.standard_normal((20, 16)).astype(np.float32)
-    for v in q:
+    by_scan = c.exact_top_ids(q, 10)
+    for v, scanned in zip(q, by_scan, strict=True):
         exact = np.argsort(-(x @ (v / np.linalg.norm(v))))[:10]
+        assert [int(i) for i in scanned] == exact.tolist()
         approx = [int(h.id) for h in c.search(v, k=10)]
         assert len(set(approx) & set(exact.tolist())) >= 8
 
