@@ -118,7 +118,7 @@ def write_html(
         f'<circle cx="{xy[i, 0]:.1f}" cy="{800 - xy[i, 1]:.1f}" r="4" '
         f'fill="{colour(int(labels[i]))}">'
         f"<title>[{int(labels[i])}] {html.escape(str(hover[i])[:300])}</title></circle>"
-        for i in idx
+        for i in idx.tolist()
     )
     items = "".join(
         f'<li><span style="color:{colour(c)}">&#9679;</span> {c}: {html.escape(name)}</li>'

@@ -571,7 +571,7 @@ class Collection:
     def _run(self, query: Any, where: str | None, score: str) -> list[dict[str, Any]]:
         cols = ["id", "text", "meta", score]
         try:
-            return query.select(cols).to_arrow().to_pylist()  # type: ignore[no-any-return]
+            return query.select(cols).to_arrow().to_pylist()
         except (ValueError, RuntimeError, OSError) as e:
             if where:
                 raise FilterError(where, self.columns(), str(e)) from None

@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sentvec.errors import SentvecError
 from sentvec.io import Record, read_records
 from sentvec.store.collection import Collection, sentvec_home
 
@@ -46,6 +47,9 @@ def knowledge_base_collection(encoder: Encoder, path: Path, home: Path | None = 
     :param home: the sentvec folder.
     :return: the collection, holding every row of the file.
     """
+    if not path.exists():
+        raise SentvecError(f"the knowledge base {str(path)!r} is missing. Fix: reinstall "
+                           "sentvec, or search your own file with --file.")
     root = (home or sentvec_home()) / "kb"
     name = f"{KB_NAME}-{encoder.fingerprint}"
     digest = file_hash(path)
