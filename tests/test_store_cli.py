@@ -150,3 +150,20 @@ def test_search_uses_cached_knowledge_base(tmp_path, monkeypatch, make_st_model)
         if x
     ]
     assert {r["id"] for r in rows} == {"kb1", "kb2", "kb3"}
+
+
+def test_index_build_reports_recall(tmp_path):
+    import numpy as np
+
+    from sentvec.store import Collection
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((600, 8)).astype(np.float32)
+    col = Collection.create(tmp_path, "v", dim=8, model="random", fingerprint="r")
+    col.add_vectors([str(i) for i in range(600)], x)
+    out = json.loads(
+        _run("index", "build", "v", "--partitions", "4", "--root", str(tmp_path)).stdout
+    )
+    assert out["type"] == "IVF_FLAT" and out["recall_at_10"] == 1.0  # 4 cells, all probed
+    info = json.loads(_run("index", "info", "v", "--root", str(tmp_path), "--json").stdout)
+    assert info["search"] == "approximate" and info["vector_index"]["recall_at_10"] == 1.0
