@@ -89,9 +89,18 @@ def search(
 
 def _search_knowledge_base(encoder: Encoder, queries: list[str], k: int
                            ) -> list[list[tuple[float, str, str, dict]]]:
-    """Search the shipped knowledge base through its cached collection (built on first run)."""
-    from sentvec.store.kb import knowledge_base_collection
+    """Search the shipped knowledge base through its cached collection (built on first run);
+    without the ``store`` extra (lancedb), encode it in memory each run instead."""
+    from sentvec.store.kb import kb_records, knowledge_base_collection
 
+    try:
+        import lancedb  # noqa: F401
+    except ImportError:
+        from sentvec.apps.search import search_records
+
+        records = kb_records(knowledge_base_path())
+        return [[(s, r.id, r.text, r.metadata) for s, r in hits]
+                for hits in search_records(encoder, records, queries, k)]
     col = knowledge_base_collection(encoder, knowledge_base_path())
     return [[(h.score, h.id, h.text, h.metadata) for h in col.search(q, k, encoder=encoder)]
             for q in queries]
