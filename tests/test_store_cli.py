@@ -167,3 +167,23 @@ def test_index_build_reports_recall(tmp_path):
     assert out["type"] == "IVF_FLAT" and out["recall_at_10"] == 1.0  # 4 cells, all probed
     info = json.loads(_run("index", "info", "v", "--root", str(tmp_path), "--json").stdout)
     assert info["search"] == "approximate" and info["vector_index"]["recall_at_10"] == 1.0
+
+
+def test_search_without_lancedb_encodes_in_memory(tmp_path, monkeypatch, make_st_model):
+    import sys
+
+    import sentvec.cli as cli
+
+    kb = tmp_path / "kb.jsonl"
+    kb.write_text("".join(json.dumps(r) + "\n" for r in KB), encoding="utf8")
+    monkeypatch.setattr(cli, "knowledge_base_path", lambda: kb)
+    monkeypatch.setenv("SENTVEC_HOME", str(tmp_path / "home"))
+    monkeypatch.setitem(sys.modules, "lancedb", None)  # import fails
+    model = str(make_st_model("mean", normalize=True))
+    rows = [
+        json.loads(x)
+        for x in _run("search", "invoices", "-m", model, "--json").stdout.split("\n")
+        if x
+    ]
+    assert {r["id"] for r in rows} == {"kb1", "kb2"}
+    assert not (tmp_path / "home").exists()

@@ -53,7 +53,7 @@ def _rows(root: Path) -> int:
 @pytest.mark.slow
 def test_killed_ingest_resumes_without_duplicates(tmp_path, make_st_model):
     model = make_st_model("mean", normalize=True)
-    n = 4000
+    n = 1000
     file = tmp_path / "rows.jsonl"
     words = ["alpha", "beta", "gamma", "delta", "horse", "violin", "market", "weather"]
     file.write_text(
@@ -68,7 +68,7 @@ def test_killed_ingest_resumes_without_duplicates(tmp_path, make_st_model):
         _cmd(root, model, file), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None and _rows(root) < 200:
+    while time.time() < deadline and proc.poll() is None and _rows(root) < 50:
         time.sleep(0.05)
     assert proc.poll() is None, (
         "ingest finished before it could be killed: " + proc.stderr.read().decode()[-500:]
