@@ -393,7 +393,9 @@ def bench_classify() -> None:
     got = classify(None, names, template, vectors=v, encoder=encoder())
     acc = float(np.mean([names.index(g.label) == y for g, y in zip(got, labels, strict=True)]))
     secs = time.perf_counter() - start
-    st = SentenceTransformer("sentence-transformers/all-MiniLM-L6-v2", device="cpu")
+    from sentvec import hub
+
+    st = SentenceTransformer(str(hub.resolve(None)), device="cpu")  # the same packaged folder
     sample = np.random.default_rng(0).choice(len(texts), ST_SAMPLE, replace=False)
     start = time.perf_counter()
     st_v = st.encode([texts[i] for i in sample], batch_size=64, convert_to_tensor=True)
