@@ -178,3 +178,12 @@ def test_reopen_keeps_everything(col):
     again = Collection.open(col.root, "c")
     assert len(again) == len(_records())
     assert again.meta == col.meta
+
+
+def test_add_vectors_dedupes_ids(tmp_path):
+    c = Collection.create(tmp_path, "v", dim=2, model="m", fingerprint="f")
+    v = np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32)
+    assert c.add_vectors(["a", "a", "b"], v, ["first", "second", "b"]) == 2
+    assert c.get(["a"])[0].text == "first"
+    assert c.add_vectors(["a", "a"], v[:2], ["x", "y"], upsert=True) == 1
+    assert c.get(["a"])[0].text == "y" and len(c) == 2

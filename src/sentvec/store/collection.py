@@ -288,11 +288,16 @@ class Collection:
         """
         texts = texts if texts is not None else [""] * len(ids)
         metas = metadata if metadata is not None else [{} for _ in ids]
-        rows = [Record(t, str(i), dict(m)) for i, t, m in zip(ids, texts, metas, strict=False)]
-        if not upsert:
-            stored = self._ids()
-            keep = [j for j, r in enumerate(rows) if r.id not in stored]
-            rows, vectors = [rows[j] for j in keep], vectors[keep]
+        rows = [Record(t, str(i), dict(m)) for i, t, m in zip(ids, texts, metas, strict=True)]
+        # one row per id: the last one for upsert; else the first, and none already stored
+        seen: set[str] = set() if upsert else self._ids()
+        keep = []
+        for j in range(len(rows) - 1, -1, -1) if upsert else range(len(rows)):
+            if rows[j].id not in seen:
+                seen.add(rows[j].id)
+                keep.append(j)
+        keep.sort()
+        rows, vectors = [rows[j] for j in keep], np.asarray(vectors)[keep]
         if rows:
             self._write(rows, np.asarray(vectors, dtype=np.float32), upsert)
         if refresh:

@@ -48,8 +48,10 @@ def knowledge_base_collection(encoder: Encoder, path: Path, home: Path | None = 
     :return: the collection, holding every row of the file.
     """
     if not path.exists():
-        raise SentvecError(f"the knowledge base {str(path)!r} is missing. Fix: reinstall "
-                           "sentvec, or search your own file with --file.")
+        raise SentvecError(
+            f"the knowledge base {str(path)!r} is missing. Fix: reinstall "
+            "sentvec, or search your own file with --file."
+        )
     root = (home or sentvec_home()) / "kb"
     name = f"{KB_NAME}-{encoder.fingerprint}"
     digest = file_hash(path)
