@@ -61,31 +61,49 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per hit.")] = False,
 ) -> None:
     """Semantic search: find the entries closest in meaning to each query."""
-    from sentvec.apps.search import search_records
-    from sentvec.io import read_records
-
-    if file is None:
-        records = read_records(knowledge_base_path())
-        for r in records:  # search question and answer together
-            r.metadata["question"] = r.text
-            r.text = f"{r.text} {r.metadata['answer']}"
-    else:
-        records = read_records(file, text_field=text_field)
     encoder = load_encoder(model, backend)
-    for q, hits in zip(query, search_records(encoder, records, query, k)):
+    if file is None:
+        results = _search_knowledge_base(encoder, query, k)
+    else:
+        from sentvec.apps.search import search_records
+        from sentvec.io import read_records
+
+        records = read_records(file, text_field=text_field)
+        results = [[(s, r.id, r.text, r.metadata) for s, r in hits]
+                   for hits in search_records(encoder, records, query, k)]
+    for q, hits in zip(query, results):
         if as_json:
-            for rank, (score, rec) in enumerate(hits, 1):
-                row = {"query": q, "rank": rank, "score": round(score, 4), "id": rec.id,
-                       "text": rec.text, **rec.metadata}
+            for rank, (score, rid, text, meta) in enumerate(hits, 1):
+                row = {"query": q, "rank": rank, "score": round(score, 4), "id": rid,
+                       "text": text, **meta}
                 typer.echo(json.dumps(row, ensure_ascii=False))
             continue
         typer.echo(f"Query: {q}")
-        for rank, (score, rec) in enumerate(hits, 1):
-            title = rec.metadata.get("question", rec.text)
-            typer.echo(f"  {rank}. [{score:.3f}] {rec.id}  {title}")
-            if "answer" in rec.metadata:
-                typer.echo(f"       {rec.metadata['answer']}")
+        for rank, (score, rid, text, meta) in enumerate(hits, 1):
+            title = meta.get("question", text)
+            typer.echo(f"  {rank}. [{score:.3f}] {rid}  {title}")
+            if "answer" in meta:
+                typer.echo(f"       {meta['answer']}")
         typer.echo("")
+
+
+def _search_knowledge_base(encoder: Encoder, queries: list[str], k: int
+                           ) -> list[list[tuple[float, str, str, dict]]]:
+    """Search the shipped knowledge base through its cached collection (built on first run);
+    without the ``store`` extra (lancedb), encode it in memory each run instead."""
+    from sentvec.store.kb import kb_records, knowledge_base_collection
+
+    try:
+        import lancedb  # noqa: F401
+    except ImportError:
+        from sentvec.apps.search import search_records
+
+        records = kb_records(knowledge_base_path())
+        return [[(s, r.id, r.text, r.metadata) for s, r in hits]
+                for hits in search_records(encoder, records, queries, k)]
+    col = knowledge_base_collection(encoder, knowledge_base_path())
+    return [[(h.score, h.id, h.text, h.metadata) for h in col.search(q, k, encoder=encoder)]
+            for q in queries]
 
 
 @app.command()
@@ -185,6 +203,15 @@ def eval_sts(
     for m in ("cosine", "dot", "euclidean", "manhattan"):
         typer.echo(f"{m:10s} {100 * metrics[f'sts_{m}_spearman']:9.2f} "
                    f"{100 * metrics[f'sts_{m}_pearson']:9.2f}")
+
+
+# Applications (sentvec.apps.commands: typer only at import; heavy imports inside commands).
+from sentvec.apps import commands as _apps  # noqa: E402
+
+app.add_typer(_apps.index_app, name="index")
+app.command("dedup")(_apps.dedup)
+app.command("cluster")(_apps.cluster)
+app.command("classify")(_apps.classify)
 
 
 def main() -> None:

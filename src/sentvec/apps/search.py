@@ -26,7 +26,10 @@ def search_records(
     corpus = encoder.encode([r.text for r in records], prompt=_prompt(encoder, "document"))
     q = encoder.encode(list(queries), prompt=_prompt(encoder, "query"))
     scores, idx = top_k(q, corpus, k, metric=encoder.spec.similarity)
-    return [[(float(s), records[i]) for s, i in zip(srow, irow)] for srow, irow in zip(scores, idx)]
+    return [
+        [(float(s), records[i]) for s, i in zip(srow, irow, strict=True)]
+        for srow, irow in zip(scores, idx, strict=True)
+    ]
 
 
 def _prompt(encoder: Encoder, name: str) -> str | None:

@@ -1,0 +1,258 @@
+"""Clustering sentence vectors: k-means (k given or chosen by silhouette), agglomerative with a
+distance threshold, and community detection on nearest neighbours; each cluster described by
+c-TF-IDF keywords and its most central examples.
+
+Needs ``pip install 'sentvec[apps]'`` (scikit-learn, scipy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sentvec.apps.neighbors import knn, unit
+from sentvec.errors import InvalidChoiceError, MissingExtraError, SentvecError
+
+if TYPE_CHECKING:
+    from sentvec.encoder import Encoder
+
+METHODS = ("kmeans", "agglomerative", "community")
+AGGLOMERATIVE_MAX = 20_000  # it needs an (n, n) distance matrix
+SILHOUETTE_SAMPLE = 5_000
+
+
+@dataclass
+class Cluster:
+    """One cluster: its members (indices), keywords and most central members."""
+
+    id: int
+    members: list[int]
+    keywords: list[str] = field(default_factory=list)
+    examples: list[int] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        """Number of members."""
+        return len(self.members)
+
+
+@dataclass
+class ClusterResult:
+    """Per-text labels (-1: in no cluster, community mode) and the clusters, largest first."""
+
+    labels: np.ndarray
+    clusters: list[Cluster]
+    method: str
+    silhouette: dict[int, float] = field(default_factory=dict)  # k -> score, when k was chosen
+
+
+def cluster(
+    texts: Sequence[str] | None = None,
+    method: str = "kmeans",
+    *,
+    k: int | None = None,
+    k_max: int = 10,
+    threshold: float | None = None,
+    min_size: int = 3,
+    max_size: int = 128,
+    encoder: Encoder | None = None,
+    vectors: np.ndarray | None = None,
+    n_keywords: int = 5,
+    n_examples: int = 3,
+    seed: int = 0,
+    show_progress: bool | None = None,
+) -> ClusterResult:
+    """Group texts by meaning.
+
+    :param texts: the texts (needed for keywords; give ``vectors`` too to skip encoding).
+    :param method: ``kmeans``, ``agglomerative`` or ``community``.
+    :param k: k-means clusters; None: the k in 2..``k_max`` with the best silhouette.
+    :param k_max: largest k tried when choosing k.
+    :param threshold: agglomerative: cosine *distance* at which merging stops (default 0.5);
+        community: cosine *similarity* every member has to the centre (default 0.75).
+    :param min_size: community: smallest community kept.
+    :param max_size: community: neighbours examined per text (largest community).
+    :param encoder: the model (default all-MiniLM-L6-v2), when ``vectors`` is not given.
+    :param vectors: precomputed (n, d) vectors.
+    :param n_keywords: c-TF-IDF keywords per cluster (needs texts).
+    :param n_examples: most central members listed per cluster.
+    :param seed: random seed.
+    :param show_progress: progress bars (default: from 1,000 texts).
+    :return: labels and clusters.
+    """
+    if method not in METHODS:
+        raise InvalidChoiceError("clustering method", method, METHODS)
+    x = unit(_vectors(texts, vectors, encoder, show_progress))
+    sil: dict[int, float] = {}
+    if method == "kmeans":
+        if k is None:
+            k, sil = choose_k(x, k_max, seed)
+        labels = kmeans(x, k, seed)
+    elif method == "agglomerative":
+        labels = agglomerative(x, 0.5 if threshold is None else threshold)
+    else:
+        labels = communities(x, 0.75 if threshold is None else threshold, min_size, max_size)
+    clusters = describe(labels, x, texts, n_keywords, n_examples)
+    return ClusterResult(labels, clusters, method, sil)
+
+
+def _vectors(
+    texts: Sequence[str] | None,
+    vectors: np.ndarray | None,
+    encoder: Encoder | None,
+    show_progress: bool | None,
+) -> np.ndarray:
+    if vectors is not None:
+        return np.asarray(vectors, dtype=np.float32)
+    if texts is None:
+        raise SentvecError("cluster needs texts or vectors. Fix: pass one of them.")
+    if encoder is None:
+        from sentvec.encoder import load
+
+        encoder = load()
+    return encoder.encode(list(texts), show_progress=show_progress)
+
+
+def _sklearn() -> Any:
+    try:
+        import sklearn.cluster
+        import sklearn.metrics
+    except ImportError:
+        raise MissingExtraError("scikit-learn", "apps") from None
+    return sklearn
+
+
+def kmeans(x: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """k-means labels of unit vectors (scikit-learn, 5 restarts)."""
+    if not 1 <= k <= len(x):
+        raise SentvecError(f"k = {k} clusters for {len(x)} texts. Fix: pass 1 <= k <= {len(x)}.")
+    model = _sklearn().cluster.KMeans(n_clusters=k, n_init=5, random_state=seed)
+    return np.asarray(model.fit_predict(x), dtype=np.int64)
+
+
+def choose_k(x: np.ndarray, k_max: int, seed: int = 0) -> tuple[int, dict[int, float]]:
+    """The k in 2..k_max with the highest cosine silhouette (on a sample of 5,000 at most).
+
+    :return: (best k, silhouette of each k tried).
+    """
+    metrics = _sklearn().metrics
+    top = min(k_max, len(x) - 1)
+    if top < 2:
+        raise SentvecError(f"cannot choose k for {len(x)} texts. Fix: pass k, or more texts.")
+    scores = {}
+    for k in range(2, top + 1):
+        labels = kmeans(x, k, seed)
+        scores[k] = float(
+            metrics.silhouette_score(
+                x,
+                labels,
+                metric="cosine",
+                sample_size=min(len(x), SILHOUETTE_SAMPLE),
+                random_state=seed,
+            )
+        )
+    return max(scores, key=lambda k: scores[k]), scores
+
+
+def agglomerative(x: np.ndarray, threshold: float) -> np.ndarray:
+    """Average-linkage clusters, merged while the cosine distance is below ``threshold``."""
+    if len(x) > AGGLOMERATIVE_MAX:
+        raise SentvecError(
+            f"agglomerative clustering of {len(x)} texts needs an n x n matrix. "
+            "Fix: use --method community or kmeans past "
+            f"{AGGLOMERATIVE_MAX} texts."
+        )
+    if len(x) < 2:
+        return np.zeros(len(x), dtype=np.int64)
+    model = _sklearn().cluster.AgglomerativeClustering(
+        n_clusters=None, distance_threshold=threshold, metric="cosine", linkage="average"
+    )
+    return np.asarray(model.fit_predict(x), dtype=np.int64)
+
+
+def communities(
+    x: np.ndarray, threshold: float, min_size: int = 3, max_size: int = 128
+) -> np.ndarray:
+    """Fast community detection: texts with the most neighbours above ``threshold`` become
+    centres, largest first; each takes its unassigned neighbours above the threshold and is
+    kept if at least ``min_size`` remain. Neighbours come from :func:`knn`, so it scales.
+
+    :return: labels, -1 for texts in no community.
+    """
+    scores, idx = knn(x, max(1, min(max_size - 1, len(x) - 1)))
+    counts = (scores >= threshold).sum(axis=1) + 1  # + the centre itself
+    labels = np.full(len(x), -1, dtype=np.int64)
+    next_label = 0
+    for centre in np.argsort(-counts, kind="stable"):
+        if counts[centre] < min_size:
+            break
+        if labels[centre] != -1:
+            continue
+        members = [centre, *idx[centre][scores[centre] >= threshold].tolist()]
+        free = [m for m in members if labels[m] == -1]
+        if len(free) >= min_size:
+            labels[free] = next_label
+            next_label += 1
+    return labels
+
+
+def members_by_label(labels: np.ndarray) -> dict[int, np.ndarray]:
+    """Label (>= 0) -> indices with that label, ascending; in one sort, not one pass a label."""
+    order = np.argsort(labels, kind="stable")
+    values, starts = np.unique(labels[order], return_index=True)
+    parts = np.split(order, starts[1:])
+    return {int(v): p for v, p in zip(values, parts, strict=True) if v >= 0}
+
+
+def describe(
+    labels: np.ndarray, x: np.ndarray, texts: Sequence[str] | None, n_keywords: int, n_examples: int
+) -> list[Cluster]:
+    """Clusters (label >= 0), largest first, with c-TF-IDF keywords and central examples."""
+    groups = members_by_label(labels)
+    clusters = []
+    for c, members in groups.items():
+        centre = unit(x[members].mean(axis=0, keepdims=True))[0]
+        central = members[np.argsort(-(x[members] @ centre), kind="stable")[:n_examples]]
+        clusters.append(Cluster(c, members.tolist(), examples=central.tolist()))
+    if texts is not None and n_keywords > 0 and clusters:
+        words = ctfidf_keywords(texts, labels, n_keywords)
+        for cl in clusters:
+            cl.keywords = words.get(cl.id, [])
+    return sorted(clusters, key=lambda cl: (-cl.size, cl.id))
+
+
+def ctfidf_keywords(texts: Sequence[str], labels: np.ndarray, n: int = 5) -> dict[int, list[str]]:
+    """Class-based TF-IDF (BERTopic): all texts of a cluster form one document;
+    weight(t, c) = tf(t, c) / |c| * log(1 + A / f(t)), with A the mean word count per cluster
+    and f(t) the count of t over all clusters. English stop words are left out.
+
+    :return: cluster label -> its ``n`` highest-weighted words.
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    groups = members_by_label(labels)
+    ids = list(groups)
+    docs = [" ".join(texts[i] for i in groups[c]) for c in ids]
+    try:
+        counts = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[^\W\d_]{2,}\b").fit(
+            docs
+        )
+    except ValueError:  # nothing but stop words
+        return {c: [] for c in ids}
+    tf = counts.transform(docs).toarray().astype(np.float64)  # (clusters, vocab)
+    weights = ctfidf(tf)
+    vocab = counts.get_feature_names_out()
+    return {
+        c: [str(vocab[j]) for j in np.argsort(-weights[r], kind="stable")[:n] if weights[r, j] > 0]
+        for r, c in enumerate(ids)
+    }
+
+
+def ctfidf(tf: np.ndarray) -> np.ndarray:
+    """c-TF-IDF weights of a (clusters, vocab) count matrix (see :func:`ctfidf_keywords`)."""
+    per_class = np.maximum(tf.sum(axis=1, keepdims=True), 1)
+    avg_words = tf.sum() / len(tf)
+    return (tf / per_class) * np.log(1 + avg_words / np.maximum(tf.sum(axis=0), 1))
