@@ -47,7 +47,7 @@ from sentvec.train.losses import (
     UnsupervisedSimCSELoss,
 )
 
-# TRAINER_IMPORT
+from sentvec.train.trainer import Trainer, TrainingArgs  # noqa: E402
 
 __all__ = [
     "LOSSES",
@@ -68,6 +68,8 @@ __all__ = [
     "OnlineContrastiveLoss",
     "SoftmaxLoss",
     "SupervisedSimCSELoss",
+    "Trainer",
+    "TrainingArgs",
     "TripletLoss",
     "UnsupervisedSimCSELoss",
     "from_hf_dataset",
