@@ -187,6 +187,108 @@ def eval_sts(
                    f"{100 * metrics[f'sts_{m}_pearson']:9.2f}")
 
 
+ColumnsOpt = Annotated[
+    Optional[str], typer.Option("--columns", help="Comma-separated column names (or 0-based "
+                                                  "indices with --no-header).")
+]
+HeaderOpt = Annotated[bool, typer.Option("--header/--no-header", help="CSV/TSV has a header row.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print all metrics as JSON.")]
+
+
+def _columns(value: str | None, default: tuple[str, ...], header: bool) -> list[str | int]:
+    """Parse --columns: names, or indices when the file has no header."""
+    if value is None:
+        if not header:
+            return list(range(len(default)))
+        return list(default)
+    parts = [p.strip() for p in value.split(",")]
+    if len(parts) != len(default):
+        raise SentvecError(f"--columns needs {len(default)} columns ({', '.join(default)}), got "
+                           f"{value!r}")
+    return [int(p) if not header and p.isdigit() else p for p in parts]
+
+
+def _print_metrics(metrics: dict[str, float], primary: str, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(metrics, indent=2))
+        return
+    for key, value in metrics.items():
+        mark = "  <- primary" if key == primary else ""
+        typer.echo(f"{key:40s} {value:10.4f}{mark}")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    folder: Annotated[Path, typer.Argument(help="BEIR folder: corpus.jsonl, queries.jsonl, "
+                                                "qrels/SPLIT.tsv.")],
+    split: Annotated[str, typer.Option(help="qrels file name.")] = "test",
+    model: ModelOpt = None,
+    backend: BackendOpt = "torch",
+    as_json: JsonOpt = False,
+) -> None:
+    """Retrieval: MRR@10, nDCG@10, Recall@1/10/100, MAP@100 (exact search)."""
+    from sentvec.evaluate.retrieval import RetrievalEvaluator
+
+    evaluator = RetrievalEvaluator.from_folder(folder, split)
+    _print_metrics(evaluator(load_encoder(model, backend)), evaluator.primary_metric, as_json)
+
+
+@eval_app.command("pairs")
+def eval_pairs(
+    file: Annotated[Path, typer.Argument(help="CSV/TSV/JSONL of sentence pairs with a 0/1 label.")],
+    columns: ColumnsOpt = None,
+    header: HeaderOpt = True,
+    threshold: Annotated[
+        Optional[float], typer.Option(help="Also score this fixed cosine threshold.")
+    ] = None,
+    model: ModelOpt = None,
+    backend: BackendOpt = "torch",
+    as_json: JsonOpt = False,
+) -> None:
+    """Paraphrase / duplicate classification: accuracy, F1, average precision, thresholds.
+
+    Columns default to sentence1,sentence2,label (MSRP: "#1 String,#2 String,Quality")."""
+    from sentvec.evaluate.pairs import PairClassificationEvaluator, read_pairs
+
+    cols = _columns(columns, ("sentence1", "sentence2", "label"), header)
+    evaluator = PairClassificationEvaluator(read_pairs(file, cols, header), threshold=threshold)
+    _print_metrics(evaluator(load_encoder(model, backend)), evaluator.primary_metric, as_json)
+
+
+@eval_app.command("triplets")
+def eval_triplets(
+    file: Annotated[Path, typer.Argument(help="CSV/TSV/JSONL of anchor, positive, negative.")],
+    columns: ColumnsOpt = None,
+    header: HeaderOpt = True,
+    model: ModelOpt = None,
+    backend: BackendOpt = "torch",
+    as_json: JsonOpt = False,
+) -> None:
+    """Triplet accuracy: share of anchors closer to their positive than to their negative."""
+    from sentvec.evaluate.triplets import TripletEvaluator
+
+    cols = _columns(columns, ("anchor", "positive", "negative"), header)
+    evaluator = TripletEvaluator.from_file(file, cols, header=header)
+    _print_metrics(evaluator(load_encoder(model, backend)), evaluator.primary_metric, as_json)
+
+
+@eval_app.command("clusters")
+def eval_clusters(
+    file: Annotated[Path, typer.Argument(help="CSV/TSV/JSONL of texts with a gold label.")],
+    columns: ColumnsOpt = None,
+    header: HeaderOpt = True,
+    model: ModelOpt = None,
+    backend: BackendOpt = "torch",
+    as_json: JsonOpt = False,
+) -> None:
+    """Clustering: k-means (k = number of labels) and V-measure against the labels."""
+    from sentvec.evaluate.clustering import ClusteringEvaluator
+
+    cols = _columns(columns, ("text", "label"), header)
+    evaluator = ClusteringEvaluator.from_file(file, cols, header=header)
+    _print_metrics(evaluator(load_encoder(model, backend)), evaluator.primary_metric, as_json)
+
+
 def main() -> None:
     """Entry point: run the app; SentvecErrors become one clear line and exit code 2."""
     try:
