@@ -53,8 +53,10 @@ def _rows(path: Path, header: bool) -> Iterator[tuple[int, Any]]:
                     except json.JSONDecodeError as e:
                         raise InputFileError(path, n, f"not valid JSON ({e.msg})") from None
             return
-        delimiter = "," if suffix == ".csv" else "\t"
-        quoting = csv.QUOTE_MINIMAL if suffix == ".csv" else csv.QUOTE_NONE
+        tabbed = "\t" in f.readline()  # a .csv that is really tab-separated reads as TSV
+        f.seek(0)
+        delimiter = "," if suffix == ".csv" and not tabbed else "\t"
+        quoting = csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE
         reader = csv.reader(f, delimiter=delimiter, quoting=quoting)
         names = next(reader, None) if header else None
         for row in reader:

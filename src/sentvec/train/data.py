@@ -171,6 +171,9 @@ def _rows(path: Path, fmt: str, header: bool) -> Iterator[tuple[int, Any]]:
                 except json.JSONDecodeError as e:
                     raise InputFileError(path, n, f"not valid JSON ({e.msg})") from None
         else:
+            if fmt == "csv" and "\t" in f.readline():  # a .csv that is really tab-separated
+                fmt = "tsv"
+            f.seek(0)
             quoting = csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL
             reader = csv.reader(f, delimiter="\t" if fmt == "tsv" else ",", quoting=quoting)
             names = next(reader, None) if header else None

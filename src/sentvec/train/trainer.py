@@ -120,6 +120,7 @@ class Trainer:
         self.on_step = on_step
         self.state = TrainState()
         self.out = Path(self.args.output_dir)
+        self.rank, self.world = D.rank_and_world()
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -202,6 +203,23 @@ class Trainer:
         bar.close()
         self._finish()
         return self.state
+
+    def save(self, path: str | os.PathLike[str], base_model: str | None = None) -> Path:
+        """Save the trained model as a sentence-transformers folder with a model card.
+
+        :param path: target folder.
+        :param base_model: the name to credit as base model (default: the encoder's name).
+        :return: the folder.
+        """
+        from sentvec.train.card import card_metrics, model_card, write_model_card
+
+        if self.rank != 0:
+            return Path(path)
+        folder = self.encoder.save(path)
+        text = model_card(base_model or self.encoder.name, self.losses, self.datasets, self.args,
+                          card_metrics(self.state.history), self.encoder.dim)
+        write_model_card(folder, text)
+        return folder
 
     def total_steps(self) -> int:
         """Optimizer steps of the whole run."""
