@@ -28,8 +28,9 @@ def read_train(limit: int | None) -> list[tuple[str, str, float]]:
     if not (DATA / "sts-train.csv").exists():
         sys.exit(f"missing {DATA / 'sts-train.csv'}: this benchmark needs ../shared/data/stsb")
     d = read_sts(DATA / "sts-train.csv")
-    rows = [(a, b, float(s) / 5.0) for a, b, s in zip(d.sentences1, d.sentences2, d.scores,
-                                                      strict=True)]
+    rows = [
+        (a, b, float(s) / 5.0) for a, b, s in zip(d.sentences1, d.sentences2, d.scores, strict=True)
+    ]
     return rows[:limit] if limit else rows
 
 
@@ -38,8 +39,11 @@ def score(folder_or_encoder: object) -> float:
     import sentvec
     from sentvec.evaluate import STSEvaluator
 
-    enc = folder_or_encoder if not isinstance(folder_or_encoder, (str, Path)) else sentvec.load(
-        folder_or_encoder)
+    enc = (
+        folder_or_encoder
+        if not isinstance(folder_or_encoder, (str, Path))
+        else sentvec.load(folder_or_encoder)
+    )
     return 100 * STSEvaluator.from_file(DATA / "sts-test.csv")(enc)["sts-test_cosine_spearman"]
 
 
@@ -50,9 +54,18 @@ def run_sentvec(rows: list, args: argparse.Namespace, out: Path) -> dict:
 
     enc = sentvec.load()
     data = from_records(rows, "scored_pairs")
-    targs = TrainingArgs(output_dir=str(out / "sentvec"), epochs=args.epochs, batch_size=16,
-                         lr=2e-5, warmup_ratio=0.1, weight_decay=0.01, max_grad_norm=1.0,
-                         seed=args.seed, save_steps=10**9, log_steps=50)
+    targs = TrainingArgs(
+        output_dir=str(out / "sentvec"),
+        epochs=args.epochs,
+        batch_size=16,
+        lr=2e-5,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        max_grad_norm=1.0,
+        seed=args.seed,
+        save_steps=10**9,
+        log_steps=50,
+    )
     start = time.perf_counter()
     Trainer(enc, CosineSimilarityLoss(), data, targs).train()
     seconds = time.perf_counter() - start
@@ -71,21 +84,41 @@ def run_st(rows: list, args: argparse.Namespace, out: Path) -> dict:
     from sentvec import hub
 
     model = SentenceTransformer(str(hub.resolve(None)), device="cpu")
-    ds = Dataset.from_dict({"sentence1": [r[0] for r in rows], "sentence2": [r[1] for r in rows],
-                            "score": [r[2] for r in rows]})
+    ds = Dataset.from_dict(
+        {
+            "sentence1": [r[0] for r in rows],
+            "sentence2": [r[1] for r in rows],
+            "score": [r[2] for r in rows],
+        }
+    )
     targs = SentenceTransformerTrainingArguments(
-        output_dir=str(out / "st"), num_train_epochs=args.epochs, per_device_train_batch_size=16,
-        learning_rate=2e-5, warmup_ratio=0.1, weight_decay=0.01, max_grad_norm=1.0,
-        seed=args.seed, save_strategy="no", report_to="none", logging_steps=50, use_cpu=True,
-        dataloader_num_workers=0, disable_tqdm=False)
-    trainer = SentenceTransformerTrainer(model=model, args=targs, train_dataset=ds,
-                                         loss=losses.CosineSimilarityLoss(model))
+        output_dir=str(out / "st"),
+        num_train_epochs=args.epochs,
+        per_device_train_batch_size=16,
+        learning_rate=2e-5,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        max_grad_norm=1.0,
+        seed=args.seed,
+        save_strategy="no",
+        report_to="none",
+        logging_steps=50,
+        use_cpu=True,
+        dataloader_num_workers=0,
+        disable_tqdm=False,
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model, args=targs, train_dataset=ds, loss=losses.CosineSimilarityLoss(model)
+    )
     start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start
     model.save(str(out / "st-model"))
-    return {"library": "sentence-transformers", "train_seconds": seconds,
-            "stsb_test_spearman": score(out / "st-model")}
+    return {
+        "library": "sentence-transformers",
+        "train_seconds": seconds,
+        "stsb_test_spearman": score(out / "st-model"),
+    }
 
 
 def main() -> None:
@@ -118,11 +151,16 @@ def main() -> None:
             results.append(r)
     if len(results) == 2:
         ours, theirs = results
-        print(f"score difference (sentvec - ST): {ours['stsb_test_spearman'] - theirs['stsb_test_spearman']:+.2f}")
+        diff = ours["stsb_test_spearman"] - theirs["stsb_test_spearman"]
+        print(f"score difference (sentvec - ST): {diff:+.2f}")
         print(f"time ratio (sentvec / ST): {ours['train_seconds'] / theirs['train_seconds']:.2f}")
     if args.json:
-        args.json.write_text(json.dumps({"base": base, "results": results, "epochs": args.epochs,
-                                         "pairs": len(rows)}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {"base": base, "results": results, "epochs": args.epochs, "pairs": len(rows)},
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -22,10 +22,19 @@ def run(model_dir: str, out_dir: str, batch_size: int, weights_file: str) -> Non
     for m in enc.model.modules():  # dropout masks would differ between processes
         if isinstance(m, nn.Dropout):
             m.p = 0.0
-    args = TrainingArgs(output_dir=out_dir, epochs=2, batch_size=batch_size, lr=1e-3, seed=3,
-                        show_progress=False, resume=False, max_grad_norm=1.0)
-    trainer = Trainer(enc, MultipleNegativesRankingLoss(symmetric=True), from_records(PAIRS, "pairs"),
-                      args)
+    args = TrainingArgs(
+        output_dir=out_dir,
+        epochs=2,
+        batch_size=batch_size,
+        lr=1e-3,
+        seed=3,
+        show_progress=False,
+        resume=False,
+        max_grad_norm=1.0,
+    )
+    trainer = Trainer(
+        enc, MultipleNegativesRankingLoss(symmetric=True), from_records(PAIRS, "pairs"), args
+    )
     trainer.train()
     if trainer.rank == 0:
         torch.save(enc.model.state_dict(), weights_file)

@@ -54,12 +54,18 @@ def test_ranking_metrics_by_hand():
 def _beir(tmp_path, header=False):
     (tmp_path / "qrels").mkdir(parents=True)
     corpus = [{"_id": f"d{i}", "title": "", "text": f"doc {i}"} for i in range(4)]
-    queries = [{"_id": "q1", "text": "query 1"}, {"_id": "q2", "text": "query 2"},
-               {"_id": "q3", "text": "unjudged"}]
+    queries = [
+        {"_id": "q1", "text": "query 1"},
+        {"_id": "q2", "text": "query 2"},
+        {"_id": "q3", "text": "unjudged"},
+    ]
     (tmp_path / "corpus.jsonl").write_text("\n".join(json.dumps(r) for r in corpus))
     (tmp_path / "queries.jsonl").write_text("\n".join(json.dumps(r) for r in queries))
-    lines = (["query-id\tcorpus-id\tscore"] if header else []) + ["q1\td2\t1", "q2\td0\t1",
-                                                                  "q2\td3\t1"]
+    lines = (["query-id\tcorpus-id\tscore"] if header else []) + [
+        "q1\td2\t1",
+        "q2\td0\t1",
+        "q2\td3\t1",
+    ]
     (tmp_path / "qrels" / "test.tsv").write_text("\n".join(lines) + "\n")
     return tmp_path
 
@@ -70,8 +76,14 @@ def test_retrieval_evaluator(tmp_path, header):
     data = read_beir(folder)
     assert set(data.queries) == {"q1", "q2"}  # unjudged queries are left out
     # q1 ranks d2 first; q2 ranks d1, d0, d2, d3 (relevant at ranks 2 and 4)
-    table = {"doc 0": [0, 1, 0], "doc 1": [0, 0.9, 0.45], "doc 2": [1, 0, 0],
-             "doc 3": [-0.2, 0.1, -1], "query 1": [1, 0, 0], "query 2": [0, 1, 0.5]}
+    table = {
+        "doc 0": [0, 1, 0],
+        "doc 1": [0, 0.9, 0.45],
+        "doc 2": [1, 0, 0],
+        "doc 3": [-0.2, 0.1, -1],
+        "query 1": [1, 0, 0],
+        "query 2": [0, 1, 0.5],
+    }
     got = RetrievalEvaluator(data)(TableEncoder(table))
     assert got["retrieval_mrr@10"] == pytest.approx((1 + 1 / 2) / 2)
     assert got["retrieval_recall@1"] == pytest.approx((1 + 0) / 2)
@@ -106,15 +118,16 @@ def test_pair_metrics_against_sklearn(seed):
     labels = rng.integers(0, 2, 40)
     scores = np.round(labels * 0.3 + rng.normal(size=40) * 0.3, 1)  # rounding makes ties
     acc, acc_t = best_accuracy(scores, labels)
-    f1, precision, recall, f1_t = best_f1(scores, labels)
+    f1, _, _, f1_t = best_f1(scores, labels)
     ref_acc, ref_f1 = _brute_force(scores, labels)
     assert acc == pytest.approx(ref_acc)
     assert f1 == pytest.approx(ref_f1)
     assert np.mean((scores >= acc_t) == labels) == pytest.approx(acc)  # threshold reproduces it
     pred = scores >= f1_t
     assert 2 * np.sum(pred & (labels == 1)) / (pred.sum() + labels.sum()) == pytest.approx(f1)
-    assert average_precision(scores, labels) == pytest.approx(average_precision_score(labels,
-                                                                                      scores))
+    assert average_precision(scores, labels) == pytest.approx(
+        average_precision_score(labels, scores)
+    )
 
 
 def test_pair_evaluator_end_to_end():
@@ -131,8 +144,9 @@ def test_triplet_evaluator():
     data = TripletData(["a", "x"], ["p", "y"], ["n", "n"])  # first right, second wrong
     got = TripletEvaluator(data)(TableEncoder(table))
     assert got["triplets_cosine_accuracy"] == 0.5
-    assert set(got) == {f"triplets_{m}_accuracy" for m in ("cosine", "dot", "euclidean",
-                                                           "manhattan")}
+    assert set(got) == {
+        f"triplets_{m}_accuracy" for m in ("cosine", "dot", "euclidean", "manhattan")
+    }
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -173,21 +187,33 @@ def _run(args):
 def test_cli_eval_commands(tmp_path, make_st_model):
     model = str(make_st_model("mean"))
     pairs = tmp_path / "pairs.tsv"
-    pairs.write_text("q\ta\tb\n1\tA man is eating food.\tA man is eating a piece of bread.\n"
-                     "0\tThe cat sits on the mat.\tThe stock market fell today.\n")
+    pairs.write_text(
+        "q\ta\tb\n1\tA man is eating food.\tA man is eating a piece of bread.\n"
+        "0\tThe cat sits on the mat.\tThe stock market fell today.\n"
+    )
     result = _run(["eval", "pairs", str(pairs), "--columns", "a,b,q", "-m", model, "--json"])
     assert result.exit_code == 0, result.output
-    assert set(json.loads(result.output[result.output.index("{"):])) >= {"pairs_cosine_f1",
-                                                                        "pairs_cosine_ap"}
+    assert set(json.loads(result.output[result.output.index("{") :])) >= {
+        "pairs_cosine_f1",
+        "pairs_cosine_ap",
+    }
     trip = tmp_path / "trip.csv"
     trip.write_text("A man is eating food.,A man is eating a piece of bread.,Weather is sunny.\n")
     result = _run(["eval", "triplets", str(trip), "--no-header", "-m", model])
     assert result.exit_code == 0, result.output
     assert "triplets_cosine_accuracy" in result.output
     clus = tmp_path / "c.jsonl"
-    clus.write_text("\n".join(json.dumps({"text": t, "label": lab}) for t, lab in [
-        ("A man is eating food.", "food"), ("A man is eating a piece of bread.", "food"),
-        ("A monkey is playing drums.", "music"), ("A woman is playing violin.", "music")]))
+    clus.write_text(
+        "\n".join(
+            json.dumps({"text": t, "label": lab})
+            for t, lab in [
+                ("A man is eating food.", "food"),
+                ("A man is eating a piece of bread.", "food"),
+                ("A monkey is playing drums.", "music"),
+                ("A woman is playing violin.", "music"),
+            ]
+        )
+    )
     result = _run(["eval", "clusters", str(clus), "-m", model])
     assert result.exit_code == 0, result.output
     assert "clusters_v_measure" in result.output

@@ -10,11 +10,11 @@ import pytest
 
 pytest.importorskip("torch")
 
-import sentvec  # noqa: E402
-from sentvec.errors import SentvecError  # noqa: E402
-from sentvec.train.config import load_config  # noqa: E402
-from sentvec.train.mining import mine_hard_negatives  # noqa: E402
-from toy_train_data import SCORED  # noqa: E402
+import sentvec
+from sentvec.errors import SentvecError
+from sentvec.train.config import load_config
+from sentvec.train.mining import mine_hard_negatives
+from toy_train_data import SCORED
 
 TOML = """
 model = "{model}"
@@ -45,8 +45,9 @@ show_progress = false
 def _files(tmp_path, model):
     rows = "\n".join(f"{a}\t{b}\t{5 * s}" for a, b, s in SCORED) + "\n"
     (tmp_path / "train.tsv").write_text(rows)
-    (tmp_path / "dev.tsv").write_text("\n".join(f"g\tf\ty\t{i}\t{5 * s}\t{a}\t{b}"
-                                                for i, (a, b, s) in enumerate(SCORED)) + "\n")
+    (tmp_path / "dev.tsv").write_text(
+        "\n".join(f"g\tf\ty\t{i}\t{5 * s}\t{a}\t{b}" for i, (a, b, s) in enumerate(SCORED)) + "\n"
+    )
     (tmp_path / "c.toml").write_text(TOML.format(model=model))
     return tmp_path / "c.toml"
 
@@ -58,19 +59,24 @@ def test_toml_and_yaml_configs_map_to_dataclasses(tmp_path):
     assert cfg.data[0].path == str(tmp_path / "train.tsv")  # relative to the config file
     assert cfg.loss[0].name == "cosine" and cfg.evaluator.kind == "sts"
     yml = tmp_path / "c.yaml"
-    yml.write_text("data:\n  - {path: train.tsv, kind: pairs}\nloss: {name: mnrl, options: "
-                   "{scale: 10}}\ntraining: {epochs: 3, warmup_ratio: 0}\n")
+    yml.write_text(
+        "data:\n  - {path: train.tsv, kind: pairs}\nloss: {name: mnrl, options: "
+        "{scale: 10}}\ntraining: {epochs: 3, warmup_ratio: 0}\n"
+    )
     cfg = load_config(yml)
     assert cfg.loss[0].options == {"scale": 10} and cfg.training.epochs == 3
     assert cfg.training.warmup_ratio == 0.0 and isinstance(cfg.training.warmup_ratio, float)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[[data]]\npath='x'\nkind='pairs'\n[training]\nepoch = 3\n", "unknown key.*epoch"),
-    ("[[data]]\npath='x'\nkind='pairs'\n[training]\nepochs = 'three'\n", "expected int"),
-    ("[[data]]\nkind='pairs'\n", "missing"),
-    ("[training]\nepochs = 1\n", "no \\[\\[data\\]\\]"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[[data]]\npath='x'\nkind='pairs'\n[training]\nepoch = 3\n", "unknown key.*epoch"),
+        ("[[data]]\npath='x'\nkind='pairs'\n[training]\nepochs = 'three'\n", "expected int"),
+        ("[[data]]\nkind='pairs'\n", "missing"),
+        ("[training]\nepochs = 1\n", "no \\[\\[data\\]\\]"),
+    ],
+)
 def test_config_errors_name_the_key(tmp_path, text, message):
     f = tmp_path / "bad.toml"
     f.write_text(text)
@@ -90,8 +96,13 @@ def test_sentvec_train_saves_a_loadable_model_with_card(tmp_path, make_st_model)
     assert result.exit_code == 0, result.output
     folder = tmp_path / "run" / "model"
     card = (folder / "README.md").read_text()
-    for needle in ("base_model:", "CosineSimilarityLoss", "scored_pairs", "| lr | 0.001 |",
-                   "sts_cosine_spearman"):
+    for needle in (
+        "base_model:",
+        "CosineSimilarityLoss",
+        "scored_pairs",
+        "| lr | 0.001 |",
+        "sts_cosine_spearman",
+    ):
         assert needle in card
     rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert sum("sts_cosine_spearman" in r for r in rows) == 2  # evaluated after each epoch
@@ -119,21 +130,35 @@ def _angle(deg):
 
 def test_mining_skips_top_ranks_and_near_positive_scores():
     # anchor at 0 degrees, its positive at 20; candidates at 5, 25, 40, 60, 90 degrees
-    table = {"a": _angle(0), "p": _angle(20), "c5": _angle(5), "c25": _angle(25),
-             "c40": _angle(40), "c60": _angle(60), "c90": _angle(90)}
+    table = {
+        "a": _angle(0),
+        "p": _angle(20),
+        "c5": _angle(5),
+        "c25": _angle(25),
+        "c40": _angle(40),
+        "c60": _angle(60),
+        "c90": _angle(90),
+    }
     enc = TableEncoder(table)
     corpus = ["p", "c5", "c25", "c40", "c60", "c90"]
     rows, dropped = mine_hard_negatives(enc, [("a", "p")], corpus, num_negatives=2, margin=None)
     assert rows[0].negatives == ["c5", "c25"] and dropped == 0  # the positive is never a negative
-    rows, _ = mine_hard_negatives(enc, [("a", "p")], corpus, num_negatives=2, margin=None,
-                                  skip_top=1)
+    rows, _ = mine_hard_negatives(
+        enc, [("a", "p")], corpus, num_negatives=2, margin=None, skip_top=1
+    )
     assert rows[0].negatives == ["c25", "c40"]
     pos = np.cos(np.deg2rad(20))
     margin = pos - np.cos(np.deg2rad(39))  # keeps only candidates farther than 39 degrees
     rows, _ = mine_hard_negatives(enc, [("a", "p")], corpus, num_negatives=2, margin=margin)
     assert rows[0].negatives == ["c40", "c60"]
-    rows, _ = mine_hard_negatives(enc, [("a", "p")], corpus, num_negatives=1, margin=None,
-                                  max_score=float(np.cos(np.deg2rad(50))))
+    rows, _ = mine_hard_negatives(
+        enc,
+        [("a", "p")],
+        corpus,
+        num_negatives=1,
+        margin=None,
+        max_score=float(np.cos(np.deg2rad(50))),
+    )
     assert rows[0].negatives == ["c60"]
     rows, dropped = mine_hard_negatives(enc, [("a", "p")], corpus, num_negatives=9)
     assert rows == [] and dropped == 1
@@ -149,8 +174,18 @@ def test_mine_negatives_cli(tmp_path, make_st_model):
     f = tmp_path / "pairs.jsonl"
     f.write_text("\n".join(json.dumps({"anchor": a, "positive": p}) for a, p in PAIRS))
     out = tmp_path / "mined.jsonl"
-    result = CliRunner().invoke(app, ["mine-negatives", str(f), "-o", str(out), "--margin=-10",
-                                      "-m", str(make_st_model("mean"))])
+    result = CliRunner().invoke(
+        app,
+        [
+            "mine-negatives",
+            str(f),
+            "-o",
+            str(out),
+            "--margin=-10",
+            "-m",
+            str(make_st_model("mean")),
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = read_examples(out, "triplets")  # the output reads back as triplets
     assert len(data) == len(PAIRS)

@@ -24,8 +24,9 @@ def _grads(enc, loss, batch):
     enc.model.zero_grad()
     value = loss.compute(enc.model, batch)
     value.backward()
-    return float(value), {n: p.grad.clone() for n, p in enc.model.named_parameters()
-                          if p.grad is not None}
+    return float(value), {
+        n: p.grad.clone() for n, p in enc.model.named_parameters() if p.grad is not None
+    }
 
 
 @pytest.mark.parametrize("symmetric, rows", [(False, TRIPLETS), (True, PAIRS + PAIRS[:2])])
@@ -37,7 +38,8 @@ def test_gradcache_gives_the_plain_gradients(make_st_model, symmetric, rows):
     batch = collate(data.examples, enc.tokenize)
     plain_value, plain = _grads(enc, L.MultipleNegativesRankingLoss(symmetric=symmetric), batch)
     cached_value, cached = _grads(
-        enc, L.CachedMultipleNegativesRankingLoss(symmetric=symmetric, mini_batch_size=3), batch)
+        enc, L.CachedMultipleNegativesRankingLoss(symmetric=symmetric, mini_batch_size=3), batch
+    )
     assert cached_value == pytest.approx(plain_value, abs=1e-6)
     assert plain.keys() == cached.keys() and len(plain) > 10
     for name in plain:
@@ -59,8 +61,9 @@ def test_gradcache_replays_dropout_masks(make_st_model):
     torch.manual_seed(5)  # same masks, same chunks, now with a graph all the way
     chunks = L._row_chunks(batch.features, 4)
     reps = [enc.model(**c) for c in chunks]
-    ref = L.MultipleNegativesRankingLoss()(list(torch.cat(reps).split(batch.size)), None,
-                                           batch.hashes)
+    ref = L.MultipleNegativesRankingLoss()(
+        list(torch.cat(reps).split(batch.size)), None, batch.hashes
+    )
     ref.backward()
     assert float(value) == pytest.approx(float(ref), abs=1e-6)
     for n, p in enc.model.named_parameters():
@@ -78,11 +81,25 @@ def test_two_process_training_equals_one_process(make_st_model, tmp_path):
     run(model, str(tmp_path / "one"), 6, str(single))
 
     src = Path(sentvec.__file__).parents[1]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(HERE)]),
-           "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(src), str(HERE)]),
+        "OMP_NUM_THREADS": "1",
+    }
     double = tmp_path / "double.pt"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           str(HERE / "ddp_train_worker.py"), model, str(tmp_path / "two"), "3", str(double)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        str(HERE / "ddp_train_worker.py"),
+        model,
+        str(tmp_path / "two"),
+        "3",
+        str(double),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     a = torch.load(single, weights_only=True)

@@ -49,7 +49,12 @@ def test_contrastive_loss(distance):
     y = np.array([1, 0, 1, 0, 0])
     d = [(1 - cos(a, b)) if distance == "cosine" else euc(a, b) for a, b in zip(A, B, strict=False)]
     m = 1.0
-    ref = np.mean([0.5 * (yy * dd**2 + (1 - yy) * max(0.0, m - dd) ** 2) for yy, dd in zip(y, d, strict=False)])
+    ref = np.mean(
+        [
+            0.5 * (yy * dd**2 + (1 - yy) * max(0.0, m - dd) ** 2)
+            for yy, dd in zip(y, d, strict=False)
+        ]
+    )
     got = L.ContrastiveLoss(margin=m, distance=distance)([t(A), t(B)], torch.tensor(y))
     assert float(got) == pytest.approx(ref, abs=1e-10)
 
@@ -190,7 +195,7 @@ def test_wrong_data_shape_is_a_clear_error():
 
 # -- every loss goes down on a toy task --------------------------------------------------------
 
-from toy_train_data import CLASSES, LABELLED, PAIRS, SCORED, SENTENCES, TRIPLETS  # noqa: E402
+from toy_train_data import CLASSES, LABELLED, SCORED, SENTENCES, TRIPLETS  # noqa: E402
 
 TOY = {
     "cosine": ("scored_pairs", SCORED, {}),

@@ -17,7 +17,6 @@ from sentvec.train import (  # noqa: E402
     TrainingArgs,
 )
 from sentvec.train.data import from_records  # noqa: E402
-
 from toy_train_data import PAIRS, SCORED  # noqa: E402
 
 DATA = SCORED * 4  # 24 scored pairs
@@ -48,8 +47,15 @@ def _weights(enc):
 
 
 def _args(tmp_path, **kw):
-    base = dict(output_dir=str(tmp_path), epochs=2, batch_size=4, lr=1e-3, seed=7,
-                show_progress=False, log_steps=1)
+    base = dict(
+        output_dir=str(tmp_path),
+        epochs=2,
+        batch_size=4,
+        lr=1e-3,
+        seed=7,
+        show_progress=False,
+        log_steps=1,
+    )
     base.update(kw)
     return TrainingArgs(**base)
 
@@ -61,8 +67,11 @@ def test_training_lowers_the_loss_and_is_repeatable(make_st_model, tmp_path):
         enc = _fresh(make_st_model)
         Trainer(enc, CosineSimilarityLoss(), data, _args(tmp_path / str(i), epochs=3)).train()
         runs.append(_weights(enc))
-        rows = [json.loads(x) for x in (tmp_path / str(i) / "metrics.jsonl").read_text().split("\n")
-                if x]
+        rows = [
+            json.loads(x)
+            for x in (tmp_path / str(i) / "metrics.jsonl").read_text().split("\n")
+            if x
+        ]
         losses = [r["loss"] for r in rows if "loss" in r]
         assert len(losses) == 18  # 24 / 4 batches x 3 epochs, one log line per step
         assert sum(losses[-6:]) < sum(losses[:6])
@@ -84,8 +93,9 @@ def test_killed_run_resumes_to_the_same_weights(make_st_model, tmp_path):
 
     enc = _fresh(make_st_model)
     with pytest.raises(KeyboardInterrupt):
-        Trainer(enc, CosineSimilarityLoss(), data, _args(tmp_path / "cut", **kw),
-                on_step=crash).train()
+        Trainer(
+            enc, CosineSimilarityLoss(), data, _args(tmp_path / "cut", **kw), on_step=crash
+        ).train()
     assert (tmp_path / "cut" / "checkpoint" / "state.pt").exists()
 
     enc = _fresh(make_st_model)  # a new process would start from the base weights again
@@ -111,8 +121,9 @@ def test_resume_with_dropout_and_mid_epoch_checkpoints(make_st_model, tmp_path):
 
     enc = _fresh(make_st_model)
     with pytest.raises(KeyboardInterrupt):
-        Trainer(enc, MultipleNegativesRankingLoss(), data, _args(tmp_path / "cut", **kw),
-                on_step=crash).train()
+        Trainer(
+            enc, MultipleNegativesRankingLoss(), data, _args(tmp_path / "cut", **kw), on_step=crash
+        ).train()
     enc = _fresh(make_st_model)
     Trainer(enc, MultipleNegativesRankingLoss(), data, _args(tmp_path / "cut", **kw)).train()
     resumed = _weights(enc)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,12 +26,12 @@ eval_app = typer.Typer(help="Evaluate a model on a benchmark file.", no_args_is_
 app.add_typer(eval_app, name="eval")
 
 ModelOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--model", "-m", help="Model folder or hub id [default: all-MiniLM-L6-v2]."),
 ]
 BackendOpt = Annotated[str, typer.Option("--backend", help="Inference backend.")]
 TextFieldOpt = Annotated[
-    Optional[str], typer.Option("--text-field", help="JSONL key / CSV column holding the text.")
+    str | None, typer.Option("--text-field", help="JSONL key / CSV column holding the text.")
 ]
 
 
@@ -51,7 +51,7 @@ def knowledge_base_path() -> Path:
 def search(
     query: Annotated[list[str], typer.Argument(help="One or more queries.")],
     file: Annotated[
-        Optional[Path], typer.Option("--file", "-f", help="Search this file (txt/JSONL/CSV) "
+        Path | None, typer.Option("--file", "-f", help="Search this file (txt/JSONL/CSV) "
                                       "instead of the shipped knowledge base.")
     ] = None,
     k: Annotated[int, typer.Option("-k", help="Hits per query.", min=1)] = 3,
@@ -90,12 +90,12 @@ def search(
 
 @app.command()
 def encode(
-    file: Annotated[Optional[Path], typer.Argument(help="Input: .txt, .jsonl, .csv or .tsv.")] = None,
+    file: Annotated[Path | None, typer.Argument(help="Input: .txt, .jsonl, .csv or .tsv.")] = None,
     out: Annotated[
-        Optional[Path], typer.Option("--out", "-o", help="Output .npy or .jsonl [default: stdout JSONL].")
+        Path | None, typer.Option("--out", "-o", help="Output .npy or .jsonl [default: stdout JSONL].")
     ] = None,
     text: Annotated[
-        Optional[list[str]], typer.Option("--text", "-t", help="Inline text (repeatable).")
+        list[str] | None, typer.Option("--text", "-t", help="Inline text (repeatable).")
     ] = None,
     text_field: TextFieldOpt = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
@@ -133,7 +133,7 @@ def similarity(
     a: Annotated[str, typer.Argument(help="First text.")],
     b: Annotated[str, typer.Argument(help="Second text.")],
     metric: Annotated[
-        Optional[str], typer.Option(help="cosine, dot, euclidean or manhattan [default: the model's].")
+        str | None, typer.Option(help="cosine, dot, euclidean or manhattan [default: the model's].")
     ] = None,
     model: ModelOpt = None,
     backend: BackendOpt = "torch",
@@ -149,7 +149,7 @@ def similarity(
 
 @app.command()
 def info(
-    model: Annotated[Optional[str], typer.Argument(help="Model folder or hub id.")] = None,
+    model: Annotated[str | None, typer.Argument(help="Model folder or hub id.")] = None,
 ) -> None:
     """Describe a model: where it is, pooling, dimension, limits, prompts (no weights loaded)."""
     from sentvec import hub
@@ -188,7 +188,7 @@ def eval_sts(
 
 
 ColumnsOpt = Annotated[
-    Optional[str], typer.Option("--columns", help="Comma-separated column names (or 0-based "
+    str | None, typer.Option("--columns", help="Comma-separated column names (or 0-based "
                                                   "indices with --no-header).")
 ]
 HeaderOpt = Annotated[bool, typer.Option("--header/--no-header", help="CSV/TSV has a header row.")]
@@ -239,7 +239,7 @@ def eval_pairs(
     columns: ColumnsOpt = None,
     header: HeaderOpt = True,
     threshold: Annotated[
-        Optional[float], typer.Option(help="Also score this fixed cosine threshold.")
+        float | None, typer.Option(help="Also score this fixed cosine threshold.")
     ] = None,
     model: ModelOpt = None,
     backend: BackendOpt = "torch",
@@ -329,17 +329,17 @@ def mine_negatives(
     columns: ColumnsOpt = None,
     header: HeaderOpt = True,
     corpus: Annotated[
-        Optional[Path], typer.Option(help="Candidate texts (txt/JSONL/CSV) [default: the "
+        Path | None, typer.Option(help="Candidate texts (txt/JSONL/CSV) [default: the "
                                           "positives].")
     ] = None,
     num_negatives: Annotated[int, typer.Option(min=1, help="Negatives per pair.")] = 1,
     skip_top: Annotated[int, typer.Option(min=0, help="Skip the N best-ranked candidates.")] = 0,
     margin: Annotated[
-        Optional[float], typer.Option(help="Skip candidates scored above sim(anchor, positive) "
+        float | None, typer.Option(help="Skip candidates scored above sim(anchor, positive) "
                                            "- MARGIN.")
     ] = 0.05,
     max_score: Annotated[
-        Optional[float], typer.Option(help="Skip candidates scored above this.")
+        float | None, typer.Option(help="Skip candidates scored above this.")
     ] = None,
     model: ModelOpt = None,
 ) -> None:

@@ -23,8 +23,9 @@ class ClusterData:
     labels: list[str]
 
 
-def read_clusters(path: str | Path, columns: Sequence[str | int] = ("text", "label"),
-                  header: bool = True) -> ClusterData:
+def read_clusters(
+    path: str | Path, columns: Sequence[str | int] = ("text", "label"), header: bool = True
+) -> ClusterData:
     """:param path: CSV/TSV/JSONL file. :param columns: text and label columns.
     :param header: False for files without a header row. :return: the data."""
     rows = read_columns(path, columns, header)
@@ -56,8 +57,7 @@ def v_measure(labels: Sequence[object], clusters: Sequence[object]) -> float:
     return 0.0 if total == 0 else 2 * homogeneity * completeness / total
 
 
-def kmeans(x: np.ndarray, k: int, seed: int = 0, n_init: int = 3, iters: int = 100
-           ) -> np.ndarray:
+def kmeans(x: np.ndarray, k: int, seed: int = 0, n_init: int = 3, iters: int = 100) -> np.ndarray:
     """Lloyd's k-means with k-means++ seeding; the best of ``n_init`` runs by inertia.
 
     :param x: (n, d) points. :param k: clusters. :param seed: random seed.
@@ -71,14 +71,16 @@ def kmeans(x: np.ndarray, k: int, seed: int = 0, n_init: int = 3, iters: int = 1
         centers = [x[rng.integers(len(x))]]
         for _ in range(1, k):  # k-means++: far points are likelier next centres
             d2 = np.min(((x[:, None] - np.asarray(centers)[None]) ** 2).sum(-1), axis=1)
-            centers.append(x[rng.choice(len(x), p=d2 / d2.sum())] if d2.sum() > 0
-                           else x[rng.integers(len(x))])
+            centers.append(
+                x[rng.choice(len(x), p=d2 / d2.sum())] if d2.sum() > 0 else x[rng.integers(len(x))]
+            )
         c = np.asarray(centers)  # (k, d)
         for _ in range(iters):
             d2 = (x * x).sum(1)[:, None] - 2 * x @ c.T + (c * c).sum(1)[None]  # (n, k)
             assign = d2.argmin(1)
-            new = np.asarray([x[assign == j].mean(0) if np.any(assign == j) else c[j]
-                              for j in range(k)])
+            new = np.asarray(
+                [x[assign == j].mean(0) if np.any(assign == j) else c[j] for j in range(k)]
+            )
             if np.allclose(new, c):
                 break
             c = new
@@ -94,14 +96,20 @@ class ClusteringEvaluator:
     Primary metric: ``{name}_v_measure``.
     """
 
-    def __init__(self, data: ClusterData, name: str = "clusters", batch_size: int = 64,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, data: ClusterData, name: str = "clusters", batch_size: int = 64, seed: int = 0
+    ) -> None:
         self.data, self.name, self.batch_size, self.seed = data, name, batch_size, seed
         self.primary_metric = f"{name}_v_measure"
 
     @classmethod
-    def from_file(cls, path: str | Path, columns: Sequence[str | int] = ("text", "label"),
-                  name: str = "clusters", header: bool = True) -> ClusteringEvaluator:
+    def from_file(
+        cls,
+        path: str | Path,
+        columns: Sequence[str | int] = ("text", "label"),
+        name: str = "clusters",
+        header: bool = True,
+    ) -> ClusteringEvaluator:
         """:param path: see :func:`read_clusters`. :param columns: see :func:`read_clusters`.
         :param name: metric prefix. :param header: see :func:`read_clusters`. :return: evaluator."""
         return cls(read_clusters(path, columns, header), name)

@@ -6,14 +6,15 @@ import csv
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sentvec.errors import SentvecError
 from sentvec.io import InputFileError
 
 
-def read_columns(path: str | Path, columns: Sequence[str | int], header: bool = True
-                 ) -> list[list[str]]:
+def read_columns(
+    path: str | Path, columns: Sequence[str | int], header: bool = True
+) -> list[list[str]]:
     """The given columns of every row of a CSV, TSV or JSONL file.
 
     :param path: the file (format from the suffix; anything else is read as TSV).
@@ -33,8 +34,9 @@ def read_columns(path: str | Path, columns: Sequence[str | int], header: bool = 
                 value = row[c]
             except (KeyError, IndexError, TypeError):
                 have = sorted(row) if isinstance(row, dict) else f"{len(row)} columns"
-                raise InputFileError(path, line, f"no column {c!r} (row has {have}). Fix: name "
-                                                 "the right columns") from None
+                raise InputFileError(
+                    path, line, f"no column {c!r} (row has {have}). Fix: name the right columns"
+                ) from None
             if value is None or str(value).strip() == "":
                 raise InputFileError(path, line, f"column {c!r} is empty")
             values.append(str(value))
@@ -56,7 +58,7 @@ def _rows(path: Path, header: bool) -> Iterator[tuple[int, Any]]:
         tabbed = "\t" in f.readline()  # a .csv that is really tab-separated reads as TSV
         f.seek(0)
         delimiter = "," if suffix == ".csv" and not tabbed else "\t"
-        quoting = csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE
+        quoting: Literal[0, 1, 2, 3] = csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE
         reader = csv.reader(f, delimiter=delimiter, quoting=quoting)
         names = next(reader, None) if header else None
         for row in reader:

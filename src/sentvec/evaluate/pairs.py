@@ -26,9 +26,11 @@ class PairData:
     labels: np.ndarray  # (n,) int
 
 
-def read_pairs(path: str | Path, columns: Sequence[str | int] = ("sentence1", "sentence2",
-                                                                 "label"),
-               header: bool = True) -> PairData:
+def read_pairs(
+    path: str | Path,
+    columns: Sequence[str | int] = ("sentence1", "sentence2", "label"),
+    header: bool = True,
+) -> PairData:
     """Read labelled pairs from CSV/TSV/JSONL (MSRP: ``("#1 String", "#2 String", "Quality")``).
 
     :param path: the file. :param columns: first sentence, second sentence, 0/1 label.
@@ -39,8 +41,9 @@ def read_pairs(path: str | Path, columns: Sequence[str | int] = ("sentence1", "s
     labels = []
     for i, r in enumerate(rows):
         if r[2].strip() not in ("0", "1"):
-            raise SentvecError(f"{path}: row {i + 1}: label {r[2]!r} is not 0 or 1. Fix: check "
-                               "the label column.")
+            raise SentvecError(
+                f"{path}: row {i + 1}: label {r[2]!r} is not 0 or 1. Fix: check the label column."
+            )
         labels.append(int(r[2]))
     return PairData([r[0] for r in rows], [r[1] for r in rows], np.asarray(labels))
 
@@ -114,15 +117,24 @@ class PairClassificationEvaluator:
     Primary metric: ``{name}_cosine_ap``.
     """
 
-    def __init__(self, data: PairData, name: str = "pairs", threshold: float | None = None,
-                 batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        data: PairData,
+        name: str = "pairs",
+        threshold: float | None = None,
+        batch_size: int = 64,
+    ) -> None:
         self.data, self.name, self.threshold, self.batch_size = data, name, threshold, batch_size
         self.primary_metric = f"{name}_cosine_ap"
 
     @classmethod
-    def from_file(cls, path: str | Path, columns: Sequence[str | int] = ("sentence1", "sentence2",
-                                                                           "label"),
-                  name: str = "pairs", header: bool = True) -> PairClassificationEvaluator:
+    def from_file(
+        cls,
+        path: str | Path,
+        columns: Sequence[str | int] = ("sentence1", "sentence2", "label"),
+        name: str = "pairs",
+        header: bool = True,
+    ) -> PairClassificationEvaluator:
         """:param path: see :func:`read_pairs`. :param columns: see :func:`read_pairs`.
         :param name: metric prefix. :param header: see :func:`read_pairs`. :return: evaluator."""
         return cls(read_pairs(path, columns, header), name)
@@ -141,9 +153,15 @@ class PairClassificationEvaluator:
         acc, acc_t = best_accuracy(scores, y)
         f1, precision, recall, f1_t = best_f1(scores, y)
         p = f"{self.name}_cosine"
-        out = {f"{p}_accuracy": acc, f"{p}_accuracy_threshold": acc_t, f"{p}_f1": f1,
-               f"{p}_precision": precision, f"{p}_recall": recall, f"{p}_f1_threshold": f1_t,
-               f"{p}_ap": average_precision(scores, y)}
+        out = {
+            f"{p}_accuracy": acc,
+            f"{p}_accuracy_threshold": acc_t,
+            f"{p}_f1": f1,
+            f"{p}_precision": precision,
+            f"{p}_recall": recall,
+            f"{p}_f1_threshold": f1_t,
+            f"{p}_ap": average_precision(scores, y),
+        }
         if self.threshold is not None:
             pred = scores >= self.threshold
             tp = float(np.sum(pred & (y == 1)))

@@ -36,10 +36,12 @@ def read_beir(folder: str | Path, split: str = "test") -> RetrievalData:
     """
     root = Path(folder)
     qrels_file = root / "qrels" / f"{split}.tsv"
-    for f in (root / "corpus.jsonl", root / "queries.jsonl", qrels_file):
-        if not f.exists():
-            raise SentvecError(f"BEIR folder {str(root)!r} lacks {f.relative_to(root)}. Fix: give "
-                               "a folder with corpus.jsonl, queries.jsonl and qrels/SPLIT.tsv.")
+    for needed in (root / "corpus.jsonl", root / "queries.jsonl", qrels_file):
+        if not needed.exists():
+            raise SentvecError(
+                f"BEIR folder {str(root)!r} lacks {needed.relative_to(root)}. Fix: give "
+                "a folder with corpus.jsonl, queries.jsonl and qrels/SPLIT.tsv."
+            )
     qrels: dict[str, dict[str, int]] = {}
     with open(qrels_file, encoding="utf8") as f:
         for n, line in enumerate(f, start=1):
@@ -51,8 +53,9 @@ def read_beir(folder: str | Path, split: str = "test") -> RetrievalData:
             except (IndexError, ValueError):
                 if n == 1:
                     continue  # a header row
-                raise InputFileError(qrels_file, n, f"expected query-id, corpus-id, score; got "
-                                                    f"{line.strip()!r:.80}") from None
+                raise InputFileError(
+                    qrels_file, n, f"expected query-id, corpus-id, score; got {line.strip()!r:.80}"
+                ) from None
             qrels.setdefault(qid, {})[did] = grade
     queries = {k: v for k, v in _read_jsonl(root / "queries.jsonl").items() if k in qrels}
     return RetrievalData(queries, _read_jsonl(root / "corpus.jsonl"), qrels)
@@ -68,8 +71,9 @@ def _read_jsonl(path: Path) -> dict[str, str]:
                 row = json.loads(line)
                 rid, text = str(row["_id"]), row["text"]
             except (json.JSONDecodeError, KeyError, TypeError):
-                raise InputFileError(path, n, "expected a JSON object with '_id' and 'text'"
-                                     ) from None
+                raise InputFileError(
+                    path, n, "expected a JSON object with '_id' and 'text'"
+                ) from None
             title = row.get("title") or ""
             out[rid] = f"{title} {text}".strip() if title else text
     return out
@@ -115,15 +119,22 @@ class RetrievalEvaluator:
     Primary metric: ``{name}_ndcg@10``.
     """
 
-    def __init__(self, data: RetrievalData, name: str = "retrieval", batch_size: int = 64,
-                 query_prompt: str | None = None, corpus_prompt: str | None = None) -> None:
+    def __init__(
+        self,
+        data: RetrievalData,
+        name: str = "retrieval",
+        batch_size: int = 64,
+        query_prompt: str | None = None,
+        corpus_prompt: str | None = None,
+    ) -> None:
         self.data, self.name, self.batch_size = data, name, batch_size
         self.query_prompt, self.corpus_prompt = query_prompt, corpus_prompt
         self.primary_metric = f"{name}_ndcg@10"
 
     @classmethod
-    def from_folder(cls, folder: str | Path, split: str = "test", name: str = "retrieval"
-                    ) -> RetrievalEvaluator:
+    def from_folder(
+        cls, folder: str | Path, split: str = "test", name: str = "retrieval"
+    ) -> RetrievalEvaluator:
         """:param folder: a BEIR folder. :param split: qrels split. :param name: metric prefix.
         :return: the evaluator."""
         return cls(read_beir(folder, split), name)
@@ -131,13 +142,20 @@ class RetrievalEvaluator:
     def __call__(self, encoder: Encoder) -> dict[str, float]:
         doc_ids = list(self.data.corpus)
         query_ids = list(self.data.queries)
-        docs = encoder.encode([self.data.corpus[d] for d in doc_ids], batch_size=self.batch_size,
-                              prompt=self.corpus_prompt)
-        queries = encoder.encode([self.data.queries[q] for q in query_ids],
-                                 batch_size=self.batch_size, prompt=self.query_prompt)
+        docs = encoder.encode(
+            [self.data.corpus[d] for d in doc_ids],
+            batch_size=self.batch_size,
+            prompt=self.corpus_prompt,
+        )
+        queries = encoder.encode(
+            [self.data.queries[q] for q in query_ids],
+            batch_size=self.batch_size,
+            prompt=self.query_prompt,
+        )
         _, idx = top_k(queries, docs, k=100, metric=encoder.spec.similarity)  # (q, 100)
-        sums = dict.fromkeys(("mrr@10", "ndcg@10", "recall@1", "recall@10", "recall@100",
-                              "map@100"), 0.0)
+        sums = dict.fromkeys(
+            ("mrr@10", "ndcg@10", "recall@1", "recall@10", "recall@100", "map@100"), 0.0
+        )
         for row, qid in zip(idx, query_ids, strict=True):
             ranked = [doc_ids[i] for i in row]
             rel = self.data.qrels[qid]

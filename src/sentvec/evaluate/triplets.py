@@ -25,9 +25,11 @@ class TripletData:
     negatives: list[str]
 
 
-def read_triplets(path: str | Path,
-                  columns: Sequence[str | int] = ("anchor", "positive", "negative"),
-                  header: bool = True) -> TripletData:
+def read_triplets(
+    path: str | Path,
+    columns: Sequence[str | int] = ("anchor", "positive", "negative"),
+    header: bool = True,
+) -> TripletData:
     """:param path: CSV/TSV/JSONL file. :param columns: anchor, positive, negative columns.
     :param header: False for files without a header row. :return: the triplets."""
     rows = read_columns(path, columns, header)
@@ -45,9 +47,13 @@ class TripletEvaluator:
         self.primary_metric = f"{name}_cosine_accuracy"
 
     @classmethod
-    def from_file(cls, path: str | Path,
-                  columns: Sequence[str | int] = ("anchor", "positive", "negative"),
-                  name: str = "triplets", header: bool = True) -> TripletEvaluator:
+    def from_file(
+        cls,
+        path: str | Path,
+        columns: Sequence[str | int] = ("anchor", "positive", "negative"),
+        name: str = "triplets",
+        header: bool = True,
+    ) -> TripletEvaluator:
         """:param path: see :func:`read_triplets`. :param columns: see :func:`read_triplets`.
         :param name: metric prefix. :param header: see :func:`read_triplets`. :return: evaluator."""
         return cls(read_triplets(path, columns, header), name)
@@ -57,7 +63,12 @@ class TripletEvaluator:
         unique = list(dict.fromkeys(d.anchors + d.positives + d.negatives))
         index = {s: i for i, s in enumerate(unique)}
         vectors = encoder.encode(unique, batch_size=self.batch_size)
-        a, p, n = (vectors[[index[s] for s in col]] for col in (d.anchors, d.positives,
-                                                               d.negatives))
-        return {f"{self.name}_{m}_accuracy": float(np.mean(
-            pairwise_similarity(a, p, m) > pairwise_similarity(a, n, m))) for m in METRICS}
+        a, p, n = (
+            vectors[[index[s] for s in col]] for col in (d.anchors, d.positives, d.negatives)
+        )
+        return {
+            f"{self.name}_{m}_accuracy": float(
+                np.mean(pairwise_similarity(a, p, m) > pairwise_similarity(a, n, m))
+            )
+            for m in METRICS
+        }

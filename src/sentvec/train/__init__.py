@@ -46,8 +46,7 @@ from sentvec.train.losses import (
     TripletLoss,
     UnsupervisedSimCSELoss,
 )
-
-from sentvec.train.trainer import Trainer, TrainingArgs  # noqa: E402
+from sentvec.train.trainer import Trainer, TrainingArgs
 
 __all__ = [
     "LOSSES",

@@ -17,17 +17,27 @@ from sentvec.train.trainer import TrainingArgs
 
 def _loss_line(loss: Loss) -> str:
     name = type(loss).__name__
-    public = {k: v for k, v in vars(loss).items() if not k.startswith("_") and k != "training"
-              and isinstance(v, (int, float, str, bool, list))}
+    public = {
+        k: v
+        for k, v in vars(loss).items()
+        if not k.startswith("_")
+        and k != "training"
+        and isinstance(v, (int, float, str, bool, list))
+    }
     inner = getattr(loss, "inner", None)
     if isinstance(inner, Loss):
         name += f"({type(inner).__name__})"
     return f"`{name}` {json.dumps(public)}" if public else f"`{name}`"
 
 
-def model_card(base_model: str, losses: Sequence[Loss], datasets: Sequence[TrainData],
-               args: TrainingArgs, metrics: Mapping[str, float] | None = None,
-               dim: int | None = None) -> str:
+def model_card(
+    base_model: str,
+    losses: Sequence[Loss],
+    datasets: Sequence[TrainData],
+    args: TrainingArgs,
+    metrics: Mapping[str, float] | None = None,
+    dim: int | None = None,
+) -> str:
     """The README.md text.
 
     :param base_model: name or path of the model fine-tuned.
@@ -38,18 +48,37 @@ def model_card(base_model: str, losses: Sequence[Loss], datasets: Sequence[Train
     :param dim: output dimension.
     :return: Markdown with a YAML header that the Hugging Face hub reads.
     """
-    lines = ["---", "library_name: sentence-transformers", "pipeline_tag: sentence-similarity",
-             "tags:", "- sentence-transformers", "- sentence-similarity", "- sentvec",
-             f"base_model: {base_model}", "---", "",
-             f"# Fine-tuned {Path(base_model).name or base_model}", "",
-             f"A sentence embedding model fine-tuned with sentvec on {date.today().isoformat()} "
-             f"from `{base_model}`" + (f"; it maps text to {dim}-dimensional vectors." if dim
-                                       else "."), "",
-             "## Use it", "", "```python", "import sentvec", "enc = sentvec.load('PATH')",
-             "vectors = enc.encode(['first text', 'second text'])", "```", "",
-             "It is a sentence-transformers folder, so `SentenceTransformer('PATH')` loads it "
-             "too.", "", "## Training data", "", "| data | kind | examples | skipped rows |",
-             "|---|---|---|---|"]
+    lines = [
+        "---",
+        "library_name: sentence-transformers",
+        "pipeline_tag: sentence-similarity",
+        "tags:",
+        "- sentence-transformers",
+        "- sentence-similarity",
+        "- sentvec",
+        f"base_model: {base_model}",
+        "---",
+        "",
+        f"# Fine-tuned {Path(base_model).name or base_model}",
+        "",
+        f"A sentence embedding model fine-tuned with sentvec on {date.today().isoformat()} "
+        f"from `{base_model}`" + (f"; it maps text to {dim}-dimensional vectors." if dim else "."),
+        "",
+        "## Use it",
+        "",
+        "```python",
+        "import sentvec",
+        "enc = sentvec.load('PATH')",
+        "vectors = enc.encode(['first text', 'second text'])",
+        "```",
+        "",
+        "It is a sentence-transformers folder, so `SentenceTransformer('PATH')` loads it too.",
+        "",
+        "## Training data",
+        "",
+        "| data | kind | examples | skipped rows |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {d.name} | {d.kind.value} | {len(d)} | {d.skipped} |" for d in datasets]
     lines += ["", "## Losses", ""]
     lines += [f"- {_loss_line(loss)}" for loss in dict.fromkeys(losses)]

@@ -30,10 +30,11 @@ Relative paths are resolved against the config file's folder. Unknown keys are e
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_type_hints
+
+import tomllib
 
 from sentvec.errors import InvalidChoiceError, MissingExtraError, SentvecError
 from sentvec.train.trainer import TrainingArgs
@@ -153,8 +154,9 @@ def _build(cls: Any, raw: Any, where: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = set(raw) - set(fields)
     if unknown:
-        raise SentvecError(f"{where}: unknown key(s) {sorted(unknown)}; valid keys are: "
-                           f"{', '.join(fields)}")
+        raise SentvecError(
+            f"{where}: unknown key(s) {sorted(unknown)}; valid keys are: {', '.join(fields)}"
+        )
     kwargs = {}
     for name, value in raw.items():
         kwargs[name] = _convert(hints[name], value, f"{where}: {name}")
@@ -165,8 +167,12 @@ def _build(cls: Any, raw: Any, where: str) -> Any:
 
 
 def _convert(hint: Any, value: Any, where: str) -> Any:
-    nested = {TrainingArgs: TrainingArgs, DataConfig: DataConfig, LossConfig: LossConfig,
-              EvalConfig: EvalConfig}
+    nested = {
+        TrainingArgs: TrainingArgs,
+        DataConfig: DataConfig,
+        LossConfig: LossConfig,
+        EvalConfig: EvalConfig,
+    }
     text = str(hint)
     for cls in nested:
         if hint is cls or text in (f"{cls.__module__}.{cls.__name__} | None",):
@@ -193,9 +199,16 @@ def build_data(config: TrainConfig) -> list[TrainData]:
 
     out = []
     for d in config.data:
-        data = read_examples(d.path, d.kind, columns=d.columns or None, header=d.header,
-                             score_scale=d.score_scale, label_map=d.label_map or None,
-                             skip_invalid=d.skip_invalid, fmt=d.format)
+        data = read_examples(
+            d.path,
+            d.kind,
+            columns=d.columns or None,
+            header=d.header,
+            score_scale=d.score_scale,
+            label_map=d.label_map or None,
+            skip_invalid=d.skip_invalid,
+            fmt=d.format,
+        )
         if d.limit:
             data.examples = data.examples[: d.limit]
         out.append(data)
@@ -241,12 +254,16 @@ def build_evaluator(spec: EvalConfig | None) -> Evaluator | None:
     if spec.kind == "retrieval":
         return ev.RetrievalEvaluator.from_folder(spec.path, spec.split, name)
     if spec.kind == "pairs":
-        return ev.PairClassificationEvaluator(ev.read_pairs(
-            spec.path, cols or ("sentence1", "sentence2", "label"), spec.header), name)
+        return ev.PairClassificationEvaluator(
+            ev.read_pairs(spec.path, cols or ("sentence1", "sentence2", "label"), spec.header), name
+        )
     if spec.kind == "triplets":
-        return ev.TripletEvaluator(ev.read_triplets(
-            spec.path, cols or ("anchor", "positive", "negative"), spec.header), name)
+        return ev.TripletEvaluator(
+            ev.read_triplets(spec.path, cols or ("anchor", "positive", "negative"), spec.header),
+            name,
+        )
     if spec.kind == "clusters":
-        return ev.ClusteringEvaluator(ev.read_clusters(
-            spec.path, cols or ("text", "label"), spec.header), name)
+        return ev.ClusteringEvaluator(
+            ev.read_clusters(spec.path, cols or ("text", "label"), spec.header), name
+        )
     raise InvalidChoiceError("evaluator kind", spec.kind, EVAL_KINDS)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -174,13 +174,16 @@ def _rows(path: Path, fmt: str, header: bool) -> Iterator[tuple[int, Any]]:
             if fmt == "csv" and "\t" in f.readline():  # a .csv that is really tab-separated
                 fmt = "tsv"
             f.seek(0)
-            quoting = csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL
+            quoting: Literal[0, 1, 2, 3] = csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL
             reader = csv.reader(f, delimiter="\t" if fmt == "tsv" else ",", quoting=quoting)
             names = next(reader, None) if header else None
             for row in reader:
                 if not row:
                     continue
-                yield reader.line_num, dict(zip(names, row, strict=False)) if names is not None else row
+                yield (
+                    reader.line_num,
+                    dict(zip(names, row, strict=False)) if names is not None else row,
+                )
         return
 
 

@@ -45,12 +45,12 @@ def gather_tensor(x: Tensor) -> Tensor:
 
 class _GatherWithGrad(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(ctx, x: Tensor) -> Tensor:
         ctx.rows = len(x)
         return gather_tensor(x)  # (W * B, D)
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:  # type: ignore[override]
+    def backward(ctx, grad: Tensor) -> Tensor:
         grad = grad.contiguous()
         dist.all_reduce(grad)  # every process's loss depends on every row: sum their gradients
         rank = dist.get_rank()
@@ -64,7 +64,7 @@ def gather_with_grad(x: Tensor) -> Tensor:
     :param x: (B, D) local rows.
     :return: (W * B, D) rows of all processes, in rank order.
     """
-    return _GatherWithGrad.apply(x)  # type: ignore[no-any-return]
+    return _GatherWithGrad.apply(x)
 
 
 def average_gradients(params: Iterable[nn.Parameter]) -> None:

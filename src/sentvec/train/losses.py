@@ -67,8 +67,8 @@ class Loss(nn.Module):
         """
         embeddings = embed_batch(model, batch)
         if self.uses_text_hashes:
-            return self(embeddings, batch.labels, batch.hashes)  # type: ignore[no-any-return]
-        return self(embeddings, batch.labels)  # type: ignore[no-any-return]
+            return self(embeddings, batch.labels, batch.hashes)
+        return self(embeddings, batch.labels)
 
 
 def embed_batch(model: nn.Module, batch: Batch) -> list[Tensor]:

@@ -77,8 +77,9 @@ class TrainingArgs:
             if getattr(self, name) < 1:
                 raise SentvecError(f"TrainingArgs.{name} must be >= 1, got {getattr(self, name)}")
         if not 0 <= self.warmup_ratio <= 1:
-            raise SentvecError(f"TrainingArgs.warmup_ratio must be in [0, 1], got "
-                               f"{self.warmup_ratio}")
+            raise SentvecError(
+                f"TrainingArgs.warmup_ratio must be in [0, 1], got {self.warmup_ratio}"
+            )
 
 
 @dataclass
@@ -104,17 +105,24 @@ class Trainer:
     :param on_step: optional callback ``(state) -> None`` after each optimizer step.
     """
 
-    def __init__(self, encoder: Encoder, loss: Loss | Sequence[Loss],
-                 data: TrainData | Sequence[TrainData], args: TrainingArgs | None = None,
-                 evaluator: Evaluator | None = None,
-                 on_step: Callable[[TrainState], None] | None = None) -> None:
+    def __init__(
+        self,
+        encoder: Encoder,
+        loss: Loss | Sequence[Loss],
+        data: TrainData | Sequence[TrainData],
+        args: TrainingArgs | None = None,
+        evaluator: Evaluator | None = None,
+        on_step: Callable[[TrainState], None] | None = None,
+    ) -> None:
         self.encoder = encoder
         self.model: nn.Module = encoder.model
         self.datasets = [data] if isinstance(data, TrainData) else list(data)
         self.losses = [loss] * len(self.datasets) if isinstance(loss, Loss) else list(loss)
         if len(self.losses) != len(self.datasets):
-            raise SentvecError(f"got {len(self.losses)} losses for {len(self.datasets)} datasets. "
-                               "Fix: pass one loss, or one per dataset.")
+            raise SentvecError(
+                f"got {len(self.losses)} losses for {len(self.datasets)} datasets. "
+                "Fix: pass one loss, or one per dataset."
+            )
         self.args = args or TrainingArgs()
         self.evaluator = evaluator
         self.on_step = on_step
@@ -143,35 +151,44 @@ class Trainer:
             for module in [self.model, *self.losses]:
                 D.broadcast_parameters(module)
         if args.gradient_checkpointing:
-            self.model.transformer.gradient_checkpointing_enable()
+            self.model.transformer.gradient_checkpointing_enable()  # type: ignore[union-attr,operator]
         params = self._parameters()
         self.optimizer = torch.optim.AdamW(self._param_groups(), lr=args.lr)
         total = self.total_steps()
-        warmup = args.warmup_steps if args.warmup_steps is not None else math.ceil(
-            total * args.warmup_ratio)
+        warmup = (
+            args.warmup_steps
+            if args.warmup_steps is not None
+            else math.ceil(total * args.warmup_ratio)
+        )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _linear(warmup, total))
         if args.resume and (self.out / CHECKPOINT / "state.pt").exists():
             self._load_checkpoint()
         self.model.train()
-        autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if args.bf16
-                    else nullcontext())
-        bar = tqdm(total=total, initial=self.state.step, desc="train", unit="step",
-                   disable=not args.show_progress or self.rank != 0)
+        autocast = torch.autocast(device.type, dtype=torch.bfloat16) if args.bf16 else nullcontext()
+        bar = tqdm(
+            total=total,
+            initial=self.state.step,
+            desc="train",
+            unit="step",
+            disable=not args.show_progress or self.rank != 0,
+        )
         running: list[float] = []
         stop = False
         while self.state.step < total and not stop:
             schedule = self.epoch_batches(self.state.epoch)
-            groups = [schedule[i : i + args.grad_accumulation]
-                      for i in range(0, len(schedule), args.grad_accumulation)]
+            groups = [
+                schedule[i : i + args.grad_accumulation]
+                for i in range(0, len(schedule), args.grad_accumulation)
+            ]
             for group in groups[self.state.batch // args.grad_accumulation :]:
                 self.optimizer.zero_grad(set_to_none=True)
                 value = 0.0
                 for d, idx in group:
                     batch = self._collate(d, idx).to(device)
                     with autocast:
-                        loss = self.losses[d].compute(self.model, batch) / len(group)
-                    loss.backward()
-                    value += float(loss.detach())
+                        part = self.losses[d].compute(self.model, batch) / len(group)
+                    part.backward()
+                    value += float(part.detach())
                 if distributed:
                     D.average_gradients(params)
                 if args.max_grad_norm is not None:
@@ -184,9 +201,14 @@ class Trainer:
                 bar.update(1)
                 bar.set_postfix(loss=f"{sum(running) / len(running):.4f}")
                 if self.state.step % args.log_steps == 0:
-                    self._log({"step": self.state.step, "epoch": self.state.epoch,
-                               "loss": sum(running) / len(running),
-                               "lr": self.scheduler.get_last_lr()[0]})
+                    self._log(
+                        {
+                            "step": self.state.step,
+                            "epoch": self.state.epoch,
+                            "loss": sum(running) / len(running),
+                            "lr": self.scheduler.get_last_lr()[0],
+                        }
+                    )
                 end_of_epoch = self.state.batch >= len(schedule)
                 if end_of_epoch:
                     self.state.epoch += 1
@@ -216,8 +238,14 @@ class Trainer:
         if self.rank != 0:
             return Path(path)
         folder = self.encoder.save(path)
-        text = model_card(base_model or self.encoder.name, self.losses, self.datasets, self.args,
-                          card_metrics(self.state.history), self.encoder.dim)
+        text = model_card(
+            base_model or self.encoder.name,
+            self.losses,
+            self.datasets,
+            self.args,
+            card_metrics(self.state.history),
+            self.encoder.dim,
+        )
         write_model_card(folder, text)
         return folder
 
@@ -244,7 +272,9 @@ class Trainer:
             if no_dup is None:
                 no_dup = isinstance(loss, MultipleNegativesRankingLoss)
             if no_dup:
-                batches = NoDuplicatesBatchSampler(data, size, drop_last=world > 1).batches(seed + i)
+                batches = NoDuplicatesBatchSampler(data, size, drop_last=world > 1).batches(
+                    seed + i
+                )
             else:
                 batches = shuffled_batches(len(data), size, seed + i, drop_last=world > 1)
             per_dataset.append(batches)
@@ -263,7 +293,9 @@ class Trainer:
         return list(seen.values())
 
     def _param_groups(self) -> list[dict[str, Any]]:
-        decay, no_decay, seen = [], [], set()
+        decay: list[nn.Parameter] = []
+        no_decay: list[nn.Parameter] = []
+        seen: set[int] = set()
         for module in [self.model, *self.losses]:
             for name, p in module.named_parameters():
                 if not p.requires_grad or id(p) in seen:
@@ -271,8 +303,10 @@ class Trainer:
                 seen.add(id(p))
                 plain = name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name
                 (no_decay if plain else decay).append(p)
-        return [{"params": decay, "weight_decay": self.args.weight_decay},
-                {"params": no_decay, "weight_decay": 0.0}]
+        return [
+            {"params": decay, "weight_decay": self.args.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
 
     def _collate(self, dataset: int, indices: list[int]) -> Any:
         examples = [self.datasets[dataset].examples[i] for i in indices]
@@ -327,15 +361,18 @@ class Trainer:
         tmp = self.out / (CHECKPOINT + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        torch.save({
-            "model": self.model.state_dict(),
-            "losses": [loss.state_dict() for loss in self.losses],
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "rng": torch.get_rng_state(),
-            "state": asdict(self.state),
-            "args": asdict(self.args),
-        }, tmp / "state.pt")
+        torch.save(
+            {
+                "model": self.model.state_dict(),
+                "losses": [loss.state_dict() for loss in self.losses],
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "rng": torch.get_rng_state(),
+                "state": asdict(self.state),
+                "args": asdict(self.args),
+            },
+            tmp / "state.pt",
+        )
         final = self.out / CHECKPOINT
         old = self.out / (CHECKPOINT + ".old")
         if final.exists():
@@ -344,8 +381,7 @@ class Trainer:
         shutil.rmtree(old, ignore_errors=True)
 
     def _load_checkpoint(self) -> None:
-        ckpt = torch.load(self.out / CHECKPOINT / "state.pt", map_location="cpu",
-                          weights_only=True)
+        ckpt = torch.load(self.out / CHECKPOINT / "state.pt", map_location="cpu", weights_only=True)
         self.model.load_state_dict(ckpt["model"])
         for loss, state in zip(self.losses, ckpt["losses"], strict=True):
             loss.load_state_dict(state)
