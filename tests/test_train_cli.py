@@ -191,3 +191,16 @@ def test_mine_negatives_cli(tmp_path, make_st_model):
     assert len(data) == len(PAIRS)
     for ex in data.examples:
         assert ex.texts[2] not in (ex.texts[0], ex.texts[1])
+
+
+def test_documented_config_example_parses(tmp_path):
+    from sentvec.train import config as module
+
+    doc = module.__doc__
+    example = doc[doc.index("Example (TOML)::") + len("Example (TOML)::") : doc.index("Relative")]
+    text = "\n".join(line[4:] for line in example.splitlines())
+    f = tmp_path / "example.toml"
+    f.write_text(text)
+    cfg = load_config(f)
+    assert cfg.data[0].columns == {"sentence1": 5, "sentence2": 6, "score": 4}
+    assert cfg.training.epochs == 4 and cfg.evaluator.kind == "sts"

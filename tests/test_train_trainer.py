@@ -165,3 +165,38 @@ def test_learning_rate_schedule_warms_up_then_decays(make_st_model, tmp_path):
 def test_bad_arguments_are_clear_errors():
     with pytest.raises(sentvec.errors.SentvecError, match="batch_size"):
         TrainingArgs(batch_size=0)
+
+
+def test_gradient_checkpointing_gives_the_same_weights(make_st_model, tmp_path):
+    data = from_records(DATA, "scored_pairs")
+    runs = []
+    for flag in (False, True):
+        enc = _fresh(make_st_model)
+        args = _args(tmp_path / str(flag), epochs=1, gradient_checkpointing=flag)
+        Trainer(enc, CosineSimilarityLoss(), data, args).train()
+        runs.append(_weights(enc))
+    for k in runs[0]:
+        torch.testing.assert_close(runs[1][k], runs[0][k], atol=1e-6, rtol=1e-5)
+
+
+def test_bf16_autocast_trains(make_st_model, tmp_path):
+    data = from_records(DATA, "scored_pairs")
+    enc = _fresh(make_st_model)
+    before = _weights(enc)
+    Trainer(enc, CosineSimilarityLoss(), data, _args(tmp_path, epochs=1, bf16=True)).train()
+    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in rows)
+    assert any(not torch.equal(before[k], v) for k, v in _weights(enc).items())
+
+
+def test_several_datasets_with_their_own_losses(make_st_model, tmp_path):
+    scored = from_records(DATA, "scored_pairs")
+    pairs = from_records(PAIRS, "pairs")
+    enc = _fresh(make_st_model)
+    args = _args(tmp_path, epochs=1, mixing="round_robin")
+    trainer = Trainer(
+        enc, [CosineSimilarityLoss(), MultipleNegativesRankingLoss()], [scored, pairs], args
+    )
+    schedule = trainer.epoch_batches(0)
+    assert [d for d, _ in schedule] == [0, 1, 0, 1]  # pairs: 6 examples = 2 batches of 4/2
+    assert trainer.train().step == 4

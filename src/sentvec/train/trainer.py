@@ -151,7 +151,7 @@ class Trainer:
             for module in [self.model, *self.losses]:
                 D.broadcast_parameters(module)
         if args.gradient_checkpointing:
-            self.model.transformer.gradient_checkpointing_enable()  # type: ignore[union-attr,operator]
+            _enable_checkpointing(self.model.transformer)
         params = self._parameters()
         self.optimizer = torch.optim.AdamW(self._param_groups(), lr=args.lr)
         total = self.total_steps()
@@ -389,6 +389,19 @@ class Trainer:
         self.scheduler.load_state_dict(ckpt["scheduler"])
         torch.set_rng_state(ckpt["rng"])
         self.state = TrainState(**ckpt["state"])
+
+
+def _enable_checkpointing(transformer: Any) -> None:
+    """Recompute activations in backward (transformers' name for it changed in v5)."""
+    enable = getattr(transformer, "activation_checkpointing_enable", None) or getattr(
+        transformer, "gradient_checkpointing_enable", None
+    )
+    if enable is None:
+        raise SentvecError(
+            f"{type(transformer).__name__} has no gradient checkpointing. Fix: set "
+            "gradient_checkpointing = false."
+        )
+    enable()
 
 
 def _linear(warmup: int, total: int) -> Callable[[int], float]:
