@@ -147,7 +147,7 @@ def read_examples(
                     path,
                     line,
                     f"{e}. Fix: correct the row, or pass "
-                    "skip_invalid=True (--skip-invalid) to skip it",
+                    "skip_invalid=True (config: skip_invalid = true) to skip it",
                 ) from None
             data.skipped += 1
     if not data.examples:
