@@ -216,8 +216,8 @@ class Trainer:
                 last = self.state.step >= total
                 if self._due(args.eval_steps, end_of_epoch, last):
                     stop = self._evaluate()
-                if self._due(args.save_steps, end_of_epoch, last) or stop:
-                    self._save_checkpoint()
+                if self._due(args.save_steps, end_of_epoch, False) and not (last or stop):
+                    self._save_checkpoint()  # a finished run needs no resume point
                 if self.on_step is not None:
                     self.on_step(self.state)
                 if last or stop or end_of_epoch:
