@@ -24,7 +24,7 @@ from sentvec.errors import BrokenModelError, InvalidChoiceError, MissingExtraErr
 VARIANTS = {"onnx": "fp32", "onnx-int8": "int8"}  # backend name -> graph variant
 FILE_NAMES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
 # Chosen by measurement on a 2-core AVX-512 VNNI CPU (see BENCHMARKS.md).
-QUANTIZATION = {"fuse": True, "per_channel": False, "reduce_range": False, "weight_type": "qint8"}
+QUANTIZATION = {"fuse": False, "per_channel": True, "reduce_range": False, "weight_type": "qint8"}
 OPT_LEVELS = ("disable", "basic", "extended", "all")
 _VERSIONED = ("sentvec", "torch", "transformers", "onnx", "onnxruntime")
 BESIDE_DIR = ".sentvec-onnx"
