@@ -67,16 +67,31 @@ def run(n: int, backend: str, extra: list[str]) -> dict[str, float]:
     corpus = build_corpus(n)
     out = WORK / f"shards-{n}-{backend}"
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, "-m", "sentvec", "encode", str(corpus), "--out", str(out),
-           "--backend", backend, *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sentvec",
+        "encode",
+        str(corpus),
+        "--out",
+        str(out),
+        "--backend",
+        backend,
+        *extra,
+    ]
     t = time.perf_counter()
     subprocess.run(cmd, check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     seconds = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest child so far
     size = sum(p.stat().st_size for p in out.glob("shard-*.npy")) / 2**20
     shutil.rmtree(out, ignore_errors=True)
-    return {"sentences": n, "peak_rss_mib": peak, "seconds": seconds, "rate": n / seconds,
-            "vectors_mib": size}
+    return {
+        "sentences": n,
+        "peak_rss_mib": peak,
+        "seconds": seconds,
+        "rate": n / seconds,
+        "vectors_mib": size,
+    }
 
 
 def main() -> None:
@@ -93,8 +108,10 @@ def main() -> None:
     print("| sentences | peak RSS MiB | vectors written MiB | seconds | sentences/s |")
     print("|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['sentences']:,} | {r['peak_rss_mib']:.0f} | {r['vectors_mib']:.0f} | "
-              f"{r['seconds']:.0f} | {r['rate']:.0f} |")
+        print(
+            f"| {r['sentences']:,} | {r['peak_rss_mib']:.0f} | {r['vectors_mib']:.0f} | "
+            f"{r['seconds']:.0f} | {r['rate']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Same model (the packaged all-MiniLM-L6-v2), same 5,000 real sentences (the first lines of
 ../shared/data/wiki-sentences/wiki1m-excerpt.txt), same threads, one process, rounds
 alternating between contenders; sentences/second is the median of the rounds. Peak memory
-is measured in a fresh subprocess per contender (ru_maxrss after load + one encode). STSb
+is measured in a fresh subprocess per contender (ru_maxrss after load + one encode of
+``--memory-n`` sentences). STSb
 test Spearman (cosine) is computed the same way for every contender.
 
 sentence-transformers' ONNX backend needs ``optimum-onnx``, which (0.1.0, the only release)
@@ -84,17 +85,26 @@ def load(name: str, threads: int) -> Encode:
         file = "onnx/model.onnx"
         if not (folder / file).exists():  # export once with sentence-transformers, then save
             SentenceTransformer(str(folder), device="cpu", backend="onnx").save_pretrained(
-                str(folder))
+                str(folder)
+            )
         if name == "st-onnx-qint8":
             file = "onnx/model_qint8_avx512_vnni.onnx"
             if not (folder / file).exists():
                 from sentence_transformers import export_dynamic_quantized_onnx_model
 
-                base = SentenceTransformer(str(folder), device="cpu", backend="onnx",
-                                           model_kwargs={"file_name": "onnx/model.onnx"})
+                base = SentenceTransformer(
+                    str(folder),
+                    device="cpu",
+                    backend="onnx",
+                    model_kwargs={"file_name": "onnx/model.onnx"},
+                )
                 export_dynamic_quantized_onnx_model(base, "avx512_vnni", str(folder))
-        model = SentenceTransformer(str(folder), device="cpu", backend="onnx",
-                                    model_kwargs={"session_options": so, "file_name": file})
+        model = SentenceTransformer(
+            str(folder),
+            device="cpu",
+            backend="onnx",
+            model_kwargs={"session_options": so, "file_name": file},
+        )
     return lambda texts: np.asarray(model.encode(texts, batch_size=32, convert_to_numpy=True))
 
 
@@ -114,12 +124,19 @@ def sts_score(encode: Encode) -> float:
 
 def peak_rss_mb(name: str, n: int, threads: int) -> float:
     """Peak RSS (MiB) of a fresh process that loads ``name`` and encodes ``n`` sentences once."""
-    code = (f"import sys, resource; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
-            f"import encode_backends as b; import torch; torch.set_num_threads({threads}); "
-            f"f = b.load({name!r}, {threads}); f(b.sentences({n})); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ}, timeout=1200)
+    code = (
+        f"import sys, resource; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
+        f"import encode_backends as b; import torch; torch.set_num_threads({threads}); "
+        f"f = b.load({name!r}, {threads}); f(b.sentences({n})); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        timeout=1200,
+    )
     if proc.returncode:
         return float("nan")
     return float(proc.stdout.strip().splitlines()[-1])
@@ -144,6 +161,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", default=",".join(CONTENDERS), help="comma-separated contenders")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-RSS subprocesses")
+    parser.add_argument("--memory-n", type=int, default=1000, help="sentences per RSS subprocess")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     import torch
@@ -170,24 +188,34 @@ def main() -> None:
             print(f"round {r + 1} {name:14s} {rates[name][-1]:8.1f} sent/s", flush=True)
     results = {}
     for name in encoders:
-        results[name] = {"rate": float(np.median(rates[name])), "rounds": rates[name],
-                         "stsb": sts_score(encoders[name])}
+        results[name] = {
+            "rate": float(np.median(rates[name])),
+            "rounds": rates[name],
+            "stsb": sts_score(encoders[name]),
+        }
     del encoders
     if not args.no_memory:
         for name in results:
-            results[name]["peak_rss_mb"] = peak_rss_mb(name, args.n, args.threads)
+            results[name]["peak_rss_mb"] = peak_rss_mb(name, args.memory_n, args.threads)
     base = results.get("st-torch", {}).get("rate")
     q8 = results.get("st-onnx-qint8", {}).get("rate")
-    print(f"\n{args.n} sentences, {args.rounds} rounds, {args.threads} threads, "
-          f"this process's peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    print("| contender | sentences/s (median) | vs ST torch | vs ST onnx-qint8 | peak RSS MiB "
-          "| STSb test Spearman |")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"\n{args.n} sentences, {args.rounds} rounds, {args.threads} threads, "
+        f"this process's peak RSS {rss:.0f} MiB"
+    )
+    print(
+        "| contender | sentences/s (median) | vs ST torch | vs ST onnx-qint8 | peak RSS MiB "
+        "| STSb test Spearman |"
+    )
     print("|---|---|---|---|---|---|")
     for name, r in results.items():
         ratio = f"{r['rate'] / base:.2f}x" if base else "-"
         ratio8 = f"{r['rate'] / q8:.2f}x" if q8 else "-"
-        print(f"| {name} | {r['rate']:.1f} | {ratio} | {ratio8} | "
-              f"{r.get('peak_rss_mb', float('nan')):.0f} | {r['stsb']:.2f} |")
+        print(
+            f"| {name} | {r['rate']:.1f} | {ratio} | {ratio8} | "
+            f"{r.get('peak_rss_mb', float('nan')):.0f} | {r['stsb']:.2f} |"
+        )
     for name, why in failed.items():
         print(f"| {name} | cannot run: {why} | | | | |")
     if args.json:

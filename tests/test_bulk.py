@@ -80,7 +80,7 @@ def test_resume_after_kill(make_st_model, tiny_encoder, tmp_path):
     out = tmp_path / "shards"
     cmd = [sys.executable, "-m", "sentvec", "encode", str(tmp_path / "in.txt"), "--out", str(out),
            "--model", str(model), "--shard-size", "100", "--batch-size", "4"]
-    env = {**os.environ, "PYTHONPATH": SRC}
+    env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}  # no spin-waits on 2 cores
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     rows = 0
@@ -104,3 +104,17 @@ def test_resume_after_kill(make_st_model, tiny_encoder, tmp_path):
     assert len(ids) == len(set(ids)) == len(lines)  # every row exactly once
     np.testing.assert_allclose(vectors, tiny_encoder.encode(lines), atol=1e-5)
     assert not list(out.glob(".*.tmp"))
+
+
+def test_cli_max_tokens_gives_the_same_vectors(make_st_model, tiny_encoder, tmp_path):
+    from typer.testing import CliRunner
+
+    from sentvec.cli import app
+
+    lines = _corpus(tmp_path / "in.txt", 60)
+    out = tmp_path / "v.npy"
+    args = ["encode", str(tmp_path / "in.txt"), "--out", str(out), "--max-tokens", "40",
+            "--model", str(make_st_model("mean", normalize=True))]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    np.testing.assert_allclose(np.load(out), tiny_encoder.encode(lines), atol=1e-6)

@@ -135,7 +135,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         raise ShardError(
             Path(folder), "no manifest.json", "run `sentvec encode FILE --out DIR` first"
         )
-    return json.loads(path.read_text(encoding="utf8"))  # type: ignore[no-any-return]
+    return json.loads(path.read_text(encoding="utf8"))
 
 
 def iter_shards(folder: str | Path, verify: bool = True) -> Iterator[tuple[np.ndarray, list[str]]]:

@@ -25,6 +25,7 @@ VARIANTS = {"onnx": "fp32", "onnx-int8": "int8"}  # backend name -> graph varian
 FILE_NAMES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
 # Chosen by measurement on a 2-core AVX-512 VNNI CPU (see BENCHMARKS.md).
 QUANTIZATION = {"fuse": False, "per_channel": True, "reduce_range": False, "weight_type": "qint8"}
+DEFAULT_MAX_TOKENS = 1024
 OPT_LEVELS = ("disable", "basic", "extended", "all")
 _VERSIONED = ("sentvec", "torch", "transformers", "onnx", "onnxruntime")
 BESIDE_DIR = ".sentvec-onnx"
@@ -46,17 +47,24 @@ class OnnxExportError(SentvecError, RuntimeError):
 class OnnxBackend:
     """Runs an exported sentvec graph with onnxruntime on the CPU."""
 
+    # Padded tokens per batch the encoder uses unless told otherwise: on 2 cores small batches
+    # keep activations in cache (measured in BENCHMARKS.md, "Token budget").
+    max_tokens: int | None = DEFAULT_MAX_TOKENS
+
     def __init__(
         self,
         path: str | Path,
         name: str = "onnx",
         threads: int | None = None,
         optimization: str = "all",
+        spinning: bool = False,
     ) -> None:
         """:param path: the ``.onnx`` file (a full sentvec graph).
         :param name: the backend name to report.
         :param threads: intra-op threads (default: the physical cores this process may use).
-        :param optimization: onnxruntime graph optimisation level (disable/basic/extended/all)."""
+        :param optimization: onnxruntime graph optimisation level (disable/basic/extended/all).
+        :param spinning: let idle worker threads spin-wait. Off by default: on 2 cores shared
+            with other busy processes spinning cost 40% of the speed (BENCHMARKS.md)."""
         try:
             import onnxruntime as ort
         except ImportError:
@@ -75,6 +83,7 @@ class OnnxBackend:
         opts.intra_op_num_threads = threads or physical_cores()
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         try:
             self.session = ort.InferenceSession(
                 str(self.path), opts, providers=["CPUExecutionProvider"]
@@ -105,6 +114,7 @@ class OnnxBackend:
         threads: int | None = None,
         optimization: str = "all",
         cache_dir: str | Path | None = None,
+        spinning: bool = False,
     ) -> OnnxBackend:
         """Find (or export once, then cache) the graph for ``spec`` and open it.
 
@@ -114,6 +124,7 @@ class OnnxBackend:
         :param optimization: onnxruntime graph optimisation level.
         :param cache_dir: where exports are cached (default: beside the model, else
             ``$SENTVEC_HOME/onnx``).
+        :param spinning: see :class:`OnnxBackend`.
         :return: the backend.
         """
         if name not in VARIANTS:
@@ -122,10 +133,11 @@ class OnnxBackend:
 
         shipped = spec.transformer_path / FILE_NAMES[VARIANTS[name]]
         if shipped.exists():  # a folder written by `sentvec export`: no torch needed
-            backend = cls(shipped, name, threads, optimization)
+            backend = cls(shipped, name, threads, optimization, spinning)
             if backend.graph_settings == graph_settings(spec):
                 return backend
-        return cls(cached_or_export(spec, VARIANTS[name], cache_dir), name, threads, optimization)
+        path = cached_or_export(spec, VARIANTS[name], cache_dir)
+        return cls(path, name, threads, optimization, spinning)
 
     def embed(
         self, input_ids: np.ndarray, attention_mask: np.ndarray, token_type_ids: np.ndarray

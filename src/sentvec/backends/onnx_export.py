@@ -211,7 +211,7 @@ def _transformer_config(onnx_file: Path) -> dict[str, Any]:
     props = {
         p.key: p.value for p in onnx.load(str(onnx_file), load_external_data=False).metadata_props
     }
-    return json.loads(props.get("sentvec_transformer_config", "{}"))  # type: ignore[no-any-return]
+    return json.loads(props.get("sentvec_transformer_config", "{}"))
 
 
 def _prefer_eager_attention(model: Any) -> None:
