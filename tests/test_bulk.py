@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 
 import sentvec
-from sentvec.bulk import ShardError, encode_to_shards, load_shards, read_manifest
-
 from conftest import CORPUS
+from sentvec.bulk import ShardError, encode_to_shards, load_shards, read_manifest
 
 SRC = str(Path(sentvec.__file__).parents[1])
 
@@ -35,8 +34,9 @@ def _corpus(path: Path, n: int) -> list[str]:
 
 def test_shards_equal_one_shot_encode(tiny_encoder, tmp_path):
     lines = _corpus(tmp_path / "in.txt", 230)
-    result = encode_to_shards(tiny_encoder, tmp_path / "in.txt", tmp_path / "out",
-                              shard_size=50, show_progress=False)
+    result = encode_to_shards(
+        tiny_encoder, tmp_path / "in.txt", tmp_path / "out", shard_size=50, show_progress=False
+    )
     assert (result.rows, result.shards, result.resumed_from) == (230, 5, 0)
     vectors, ids = load_shards(tmp_path / "out")
     np.testing.assert_allclose(vectors, tiny_encoder.encode(lines), atol=1e-6)
@@ -53,20 +53,24 @@ def test_shards_equal_one_shot_encode(tiny_encoder, tmp_path):
 
 def test_rerun_of_finished_folder_encodes_nothing(tiny_encoder, tmp_path):
     _corpus(tmp_path / "in.txt", 40)
-    encode_to_shards(tiny_encoder, tmp_path / "in.txt", tmp_path / "out", shard_size=16,
-                     show_progress=False)
-    again = encode_to_shards(tiny_encoder, tmp_path / "in.txt", tmp_path / "out", shard_size=16,
-                             show_progress=False)
+    encode_to_shards(
+        tiny_encoder, tmp_path / "in.txt", tmp_path / "out", shard_size=16, show_progress=False
+    )
+    again = encode_to_shards(
+        tiny_encoder, tmp_path / "in.txt", tmp_path / "out", shard_size=16, show_progress=False
+    )
     assert (again.rows, again.resumed_from, again.shards) == (40, 40, 3)
 
 
 def test_folder_of_another_run_is_refused(tiny_encoder, tmp_path):
     _corpus(tmp_path / "in.txt", 20)
-    encode_to_shards(tiny_encoder, tmp_path / "in.txt", tmp_path / "out", shard_size=8,
-                     show_progress=False)
+    encode_to_shards(
+        tiny_encoder, tmp_path / "in.txt", tmp_path / "out", shard_size=8, show_progress=False
+    )
     with pytest.raises(ShardError, match="shard_size"):
-        encode_to_shards(tiny_encoder, tmp_path / "in.txt", tmp_path / "out", shard_size=9,
-                         show_progress=False)
+        encode_to_shards(
+            tiny_encoder, tmp_path / "in.txt", tmp_path / "out", shard_size=9, show_progress=False
+        )
     (tmp_path / "out" / "shard-00001.npy").write_bytes(b"garbage")
     with pytest.raises(ShardError, match="checksum"):
         load_shards(tmp_path / "out")
@@ -78,8 +82,21 @@ def test_resume_after_kill(make_st_model, tiny_encoder, tmp_path):
     model = make_st_model("mean", normalize=True)  # the model behind tiny_encoder
     lines = _corpus(tmp_path / "in.txt", 1500)
     out = tmp_path / "shards"
-    cmd = [sys.executable, "-m", "sentvec", "encode", str(tmp_path / "in.txt"), "--out", str(out),
-           "--model", str(model), "--shard-size", "50", "--batch-size", "4"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sentvec",
+        "encode",
+        str(tmp_path / "in.txt"),
+        "--out",
+        str(out),
+        "--model",
+        str(model),
+        "--shard-size",
+        "50",
+        "--batch-size",
+        "4",
+    ]
     env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}  # no spin-waits on 2 cores
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -113,8 +130,16 @@ def test_cli_max_tokens_gives_the_same_vectors(make_st_model, tiny_encoder, tmp_
 
     lines = _corpus(tmp_path / "in.txt", 60)
     out = tmp_path / "v.npy"
-    args = ["encode", str(tmp_path / "in.txt"), "--out", str(out), "--max-tokens", "40",
-            "--model", str(make_st_model("mean", normalize=True))]
+    args = [
+        "encode",
+        str(tmp_path / "in.txt"),
+        "--out",
+        str(out),
+        "--max-tokens",
+        "40",
+        "--model",
+        str(make_st_model("mean", normalize=True)),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     np.testing.assert_allclose(np.load(out), tiny_encoder.encode(lines), atol=1e-6)
