@@ -163,6 +163,12 @@ def main() -> None:
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-RSS subprocesses")
     parser.add_argument("--memory-n", type=int, default=1000, help="sentences per RSS subprocess")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="rate from this process's CPU time (robust on a shared machine; use with --threads 1)",
+    )
+    parser.add_argument("--no-sts", action="store_true", help="skip the STSb scores")
     args = parser.parse_args()
     import torch
 
@@ -181,10 +187,11 @@ def main() -> None:
     rates: dict[str, list[float]] = {n: [] for n in encoders}
     for r in range(args.rounds):
         order = list(encoders) if r % 2 == 0 else list(reversed(encoders))
+        clock = time.process_time if args.cpu_time else time.perf_counter
         for name in order:
-            t = time.perf_counter()
+            t = clock()
             encoders[name](texts)
-            rates[name].append(args.n / (time.perf_counter() - t))
+            rates[name].append(args.n / (clock() - t))
             print(f"round {r + 1} {name:14s} {rates[name][-1]:8.1f} sent/s", flush=True)
     results = {}
     for name in encoders:
