@@ -3,7 +3,7 @@
 Same model (the packaged all-MiniLM-L6-v2), same 5,000 real sentences (the first lines of
 ../shared/data/wiki-sentences/wiki1m-excerpt.txt), same threads, one process, rounds
 alternating between contenders; sentences/second is the median of the rounds. Peak memory
-is measured in a fresh subprocess per contender (ru_maxrss after load + one encode of
+is measured in a fresh subprocess per contender (VmHWM after load + one encode of
 ``--memory-n`` sentences). STSb
 test Spearman (cosine) is computed the same way for every contender.
 
@@ -140,6 +140,15 @@ def peak_rss_mb(name: str, n: int, threads: int) -> float:
     if proc.returncode:
         return float("nan")
     return float(proc.stdout.strip().splitlines()[-1])
+
+
+def vm_hwm_mb() -> float:
+    """This process's peak RSS (MiB) from /proc (``ru_maxrss`` would include the RSS of the
+    parent at fork time, which Linux carries across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def sentences(n: int) -> list[str]:
