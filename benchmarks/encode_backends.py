@@ -207,7 +207,7 @@ def main() -> None:
         results[name] = {
             "rate": float(np.median(rates[name])),
             "rounds": rates[name],
-            "stsb": sts_score(encoders[name]),
+            "stsb": float("nan") if args.no_sts else sts_score(encoders[name]),
         }
     del encoders
     if not args.no_memory:
