@@ -128,7 +128,7 @@ def peak_rss_mb(name: str, n: int, threads: int) -> float:
         f"import sys, resource; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
         f"import encode_backends as b; import torch; torch.set_num_threads({threads}); "
         f"f = b.load({name!r}, {threads}); f(b.sentences({n})); "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        "print(b.vm_hwm_mb())"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code],
@@ -178,12 +178,20 @@ def main() -> None:
         help="rate from this process's CPU time (robust on a shared machine; use with --threads 1)",
     )
     parser.add_argument("--no-sts", action="store_true", help="skip the STSb scores")
+    parser.add_argument("--memory-only", action="store_true", help="only the peak-RSS table")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
     texts = sentences(args.n)
     names = args.only.split(",")
+    if args.memory_only:
+        for name in names:
+            print(
+                f"| {name} | peak RSS {peak_rss_mb(name, args.memory_n, args.threads):.0f} MiB |",
+                flush=True,
+            )
+        return
     encoders: dict[str, Encode] = {}
     failed: dict[str, str] = {}
     for name in names:
