@@ -130,7 +130,7 @@ def threads(n: int, rounds: int) -> None:
     settings = {
         "2 threads, spinning": {"spinning": True},
         "2 threads, no spinning (default)": {},
-        "2 threads, no spinning, opt level extended": {"optimization": "extended"},
+        "2 threads, spinning, opt level extended": {"optimization": "extended", "spinning": True},
         "1 thread": {"threads": 1},
     }
     encoders = {k: sentvec.load(backend="onnx-int8", **kw) for k, kw in settings.items()}
