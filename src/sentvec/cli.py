@@ -29,7 +29,25 @@ ModelOpt = Annotated[
     str | None,
     typer.Option("--model", "-m", help="Model folder or hub id [default: all-MiniLM-L6-v2]."),
 ]
-BackendOpt = Annotated[str, typer.Option("--backend", help="Inference backend.")]
+BACKEND_HELP = "Inference backend: torch, onnx or onnx-int8 (onnx needs sentvec[onnx])."
+
+
+def _check_backend(value: str) -> str:
+    """Validate --backend against sentvec.backends.BACKENDS (imported only when a command runs)."""
+    from sentvec.backends import BACKENDS
+    from sentvec.errors import InvalidChoiceError
+
+    if value not in BACKENDS:
+        raise InvalidChoiceError("--backend", value, BACKENDS)
+    return value
+
+
+BackendOpt = Annotated[str, typer.Option("--backend", help=BACKEND_HELP, callback=_check_backend)]
+MaxTokensOpt = Annotated[
+    Optional[int],
+    typer.Option("--max-tokens", min=1, help="Token budget per batch (rows x longest row) "
+                 "[default: the backend's own, see BENCHMARKS.md]."),
+]
 TextFieldOpt = Annotated[
     str | None, typer.Option("--text-field", help="JSONL key / CSV column holding the text.")
 ]
@@ -110,25 +128,41 @@ def _search_knowledge_base(encoder: Encoder, queries: list[str], k: int
 def encode(
     file: Annotated[Path | None, typer.Argument(help="Input: .txt, .jsonl, .csv or .tsv.")] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output .npy or .jsonl [default: stdout JSONL].")
+        Path | None, typer.Option("--out", "-o", help="Output .npy or .jsonl [default: stdout "
+                                     "JSONL]; a folder (no .npy/.jsonl suffix) streams resumable shards.")
     ] = None,
     text: Annotated[
         list[str] | None, typer.Option("--text", "-t", help="Inline text (repeatable).")
     ] = None,
     text_field: TextFieldOpt = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    max_tokens: MaxTokensOpt = None,
+    shard_size: Annotated[
+        int, typer.Option("--shard-size", min=1, help="Records per shard (folder output).")
+    ] = 10_000,
     model: ModelOpt = None,
     backend: BackendOpt = "torch",
 ) -> None:
-    """Embed texts from a file (or --text) into .npy or JSONL vectors."""
+    """Embed texts from a file (or --text) into .npy or JSONL vectors, or shards in a folder."""
     from sentvec.io import Record, read_records
 
     if file is None and not text:
         raise SentvecError("nothing to encode: give a FILE or at least one --text")
+    if file is not None and out is not None and out.suffix not in (".npy", ".jsonl"):
+        from sentvec.bulk import encode_to_shards
+
+        result = encode_to_shards(load_encoder(model, backend), file, out, text_field=text_field,
+                                  shard_size=shard_size, batch_size=batch_size,
+                                  max_tokens=max_tokens)
+        typer.echo(f"{result.rows} vectors in {result.shards} shards in {out} "
+                   f"({result.rows - result.resumed_from} encoded now, {result.resumed_from} "
+                   "resumed)", err=True)
+        return
     records = read_records(file, text_field) if file else [
         Record(t, str(i)) for i, t in enumerate(text or [], 1)
     ]
     vectors = load_encoder(model, backend).encode([r.text for r in records], batch_size=batch_size,
+                                                  max_tokens=max_tokens,
                                                   show_progress=len(records) >= 1000)
     if out is not None and out.suffix == ".npy":
         import numpy as np
@@ -163,6 +197,22 @@ def similarity(
     va, vb = encoder.encode([a, b])
     score = pairwise_similarity(va[None], vb[None], metric or encoder.spec.similarity)[0]
     typer.echo(f"{score:.4f}")
+
+
+@app.command()
+def export(
+    model: Annotated[Optional[str], typer.Argument(help="Model folder or hub id.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write.")] = Path("onnx-model"),
+    int8: Annotated[bool, typer.Option("--int8", help="Also write model_int8.onnx.")] = False,
+) -> None:
+    """Export a model to ONNX (one graph: transformer, pooling, dense, normalize) in a folder
+    that loads with `--backend onnx` without torch."""
+    from sentvec.backends.onnx_export import export_folder
+
+    folder = export_folder(model, out, int8=int8)
+    files = sorted(p.name for p in folder.glob("*.onnx"))
+    typer.echo(f"wrote {', '.join(files)} to {folder}; load it with "
+               f"sentvec.load({str(folder)!r}, backend={'onnx-int8' if int8 else 'onnx'!r})")
 
 
 @app.command()

@@ -119,7 +119,8 @@ class Encoder:
     def fingerprint(self) -> str:
         """A short id of the weights and every setting that changes the vectors."""
         h = hashlib.sha256(json.dumps([self.name, self.spec.settings()], sort_keys=True).encode())
-        for file in sorted(self.spec.transformer_path.glob("*.safetensors")):
+        folder = self.spec.transformer_path
+        for file in sorted([*folder.glob("*.safetensors"), *folder.glob("model*.onnx")]):
             h.update(f"{file.name}:{file.stat().st_size}".encode())
             with open(file, "rb") as f:
                 h.update(f.read(1 << 20))
@@ -146,7 +147,8 @@ class Encoder:
         :param long_text: texts over ``max_seq_length`` tokens are ``"truncate"``-d (one warning
             counts them), refused (``"error"``), or split into overlapping windows whose vectors
             are averaged, weighted by length (``"chunk"``).
-        :param max_tokens: if set, cap each batch at this many padded tokens (rows x longest).
+        :param max_tokens: if set, cap each batch at this many padded tokens (rows x longest);
+            default: the backend's preferred budget (onnx backends), else none.
         :param show_progress: progress bar; default on from 1,000 texts.
         :return: float32 array (len(texts), dim), in input order; the vector of a text does not
             depend on the batch size or on the other texts.
@@ -160,6 +162,8 @@ class Encoder:
         if prefix:
             items = [prefix + t for t in items]
         seqs, owners, weights = self._sequences(items, long_text)
+        if max_tokens is None:
+            max_tokens = getattr(self.backend, "max_tokens", None)
         vectors = self._run(seqs, batch_size, max_tokens, show_progress)
         if len(seqs) != len(items):  # chunked: average each text's windows, weighted by length
             out = np.zeros((len(items), vectors.shape[1]), dtype=np.float64)

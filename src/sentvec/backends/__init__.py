@@ -1,8 +1,8 @@
 """Inference backends: each turns padded token ids into sentence vectors.
 
 A backend is a small class with one method, ``embed``; the encoder does everything else
-(tokenizing, batching, long texts, ordering). ``torch`` is the default; later backends
-(ONNX Runtime) plug in through :func:`create_backend`.
+(tokenizing, batching, long texts, ordering). ``torch`` is the default; ``onnx`` and
+``onnx-int8`` run one exported graph with ONNX Runtime (no torch needed for an exported model).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sentvec.errors import InvalidChoiceError
 if TYPE_CHECKING:
     from sentvec.config import ModelSpec
 
-BACKENDS = ("torch",)
+BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
 class Backend(Protocol):
@@ -38,9 +38,14 @@ def create_backend(name: str, spec: ModelSpec, **options: object) -> Backend:
 
     :param name: one of :data:`BACKENDS`.
     :param spec: the model description.
-    :param options: backend-specific options (torch: ``device``, ``trust_remote_code``).
+    :param options: backend-specific options (torch: ``device``, ``trust_remote_code``;
+        onnx: ``threads``, ``optimization``, ``cache_dir``).
     :return: the backend.
     """
+    if name in ("onnx", "onnx-int8"):
+        from sentvec.backends.onnx_backend import OnnxBackend
+
+        return OnnxBackend.from_spec(spec, name, **options)  # type: ignore[arg-type]
     if name == "torch":
         from sentvec.backends.torch_backend import TorchBackend
 

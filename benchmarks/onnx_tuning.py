@@ -1,0 +1,160 @@
+"""The measurements behind the onnx backends' defaults, on the first lines of the wiki excerpt.
+
+    PYTHONPATH=src python benchmarks/onnx_tuning.py variants   # quantization variants
+    PYTHONPATH=src python benchmarks/onnx_tuning.py budget     # batch size x token budget
+    PYTHONPATH=src python benchmarks/onnx_tuning.py threads    # spinning, opt level, threads
+
+``variants`` and ``budget`` report CPU milliseconds per sentence on one thread
+(``time.process_time``), which stays stable when other processes share the cores;
+``threads`` reports wall-clock sentences/second, the figure those settings change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+WIKI = ROOT.parent / "shared" / "data" / "wiki-sentences" / "wiki1m-excerpt.txt"
+WORK = ROOT / "out" / "tuning"
+
+
+def texts(n: int) -> list[str]:
+    return [x.strip() for x in WIKI.read_text(encoding="utf8").splitlines() if x.strip()][:n]
+
+
+def cos(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean((a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)))
+
+
+def variants(n: int, rounds: int) -> None:
+    """fp32 vs fused fp32 vs dynamic int8 variants: accuracy to fp32 and CPU time."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    import sentvec
+    from sentvec.backends.onnx_backend import OnnxBackend
+    from sentvec.backends.onnx_export import fuse_transformer
+
+    logging.disable(logging.WARNING)
+    WORK.mkdir(parents=True, exist_ok=True)
+    base = sentvec.load(backend="onnx")
+    plain = Path(base.backend.path)  # type: ignore[attr-defined]
+    fused = WORK / "fused.onnx"
+    if not fused.exists():
+        fuse_transformer(plain, fused)
+    mm, mma = ["MatMul"], ["MatMul", "Attention"]
+    table = {
+        "fp32": (plain, None),
+        "fp32 fused": (fused, None),
+        "int8 per-tensor": (plain, {"op_types_to_quantize": mm}),
+        "int8 per-tensor fused": (fused, {"op_types_to_quantize": mma}),
+        "int8 per-channel": (plain, {"op_types_to_quantize": mm, "per_channel": True}),
+        "int8 per-channel fused": (fused, {"op_types_to_quantize": mma, "per_channel": True}),
+        "int8 per-channel reduce_range": (
+            plain,
+            {"op_types_to_quantize": mm, "per_channel": True, "reduce_range": True},
+        ),
+        "uint8 weights per-channel": (
+            plain,
+            {"op_types_to_quantize": mm, "per_channel": True, "weight_type": QuantType.QUInt8},
+        ),
+    }
+    s = texts(n)
+    ref = base.encode(s, show_progress=False)
+    encoders = {}
+    for name, (src, q) in table.items():
+        path = src
+        if q is not None:
+            path = WORK / (name.replace(" ", "-") + ".onnx")
+            if not path.exists():
+                kwargs = {
+                    "weight_type": QuantType.QInt8,
+                    "extra_options": {"DefaultTensorType": onnx.TensorProto.FLOAT},
+                    **q,
+                }
+                quantize_dynamic(str(src), str(path), **kwargs)
+        enc = sentvec.load(backend="onnx")
+        enc.backend = OnnxBackend(path, name, threads=1)
+        encoders[name] = (enc, cos(enc.encode(s, show_progress=False), ref))
+    cpu: dict[str, list[float]] = {k: [] for k in encoders}
+    for _ in range(rounds):
+        for name, (enc, _) in encoders.items():
+            t = time.process_time()
+            enc.encode(s, show_progress=False)
+            cpu[name].append(1000 * (time.process_time() - t) / len(s))
+    print("| graph | mean cosine to fp32 | CPU ms / sentence (1 thread, median) |")
+    print("|---|---|---|")
+    for name, (_, c) in encoders.items():
+        print(f"| {name} | {c:.4f} | {np.median(cpu[name]):.2f} |")
+
+
+def budget(n: int, rounds: int) -> None:
+    """Batch size x token budget for onnx-int8, CPU time on one thread."""
+    import sentvec
+
+    enc = sentvec.load(backend="onnx-int8", threads=1)
+    s = texts(n)
+    configs = [
+        (16, None),
+        (32, None),
+        (64, None),
+        (128, None),
+        (32, 1024),
+        (64, 1024),
+        (128, 2048),
+        (256, 4096),
+        (512, 8192),
+    ]
+    cpu: dict[tuple[int, int | None], list[float]] = {c: [] for c in configs}
+    enc.encode(s[:64], show_progress=False)
+    for _ in range(rounds):
+        for c in configs:
+            t = time.process_time()
+            enc.encode(s, batch_size=c[0], max_tokens=c[1] or 10**9, show_progress=False)
+            cpu[c].append(1000 * (time.process_time() - t) / len(s))
+    print("| batch_size | max_tokens | CPU ms / sentence (1 thread, median) |")
+    print("|---|---|---|")
+    for c in configs:
+        print(f"| {c[0]} | {c[1] or 'none'} | {np.median(cpu[c]):.3f} |")
+
+
+def threads(n: int, rounds: int) -> None:
+    """Spinning, optimisation level and thread count, wall clock, alternating."""
+    import sentvec
+
+    settings = {
+        "2 threads, spinning": {"spinning": True},
+        "2 threads, no spinning (default)": {},
+        "2 threads, spinning, opt level extended": {"optimization": "extended", "spinning": True},
+        "1 thread": {"threads": 1},
+    }
+    encoders = {k: sentvec.load(backend="onnx-int8", **kw) for k, kw in settings.items()}
+    s = texts(n)
+    rate: dict[str, list[float]] = {k: [] for k in encoders}
+    for _ in range(rounds):
+        for k, enc in encoders.items():
+            t = time.perf_counter()
+            enc.encode(s, show_progress=False)
+            rate[k].append(len(s) / (time.perf_counter() - t))
+    print("| setting | sentences/s (median) | rounds |")
+    print("|---|---|---|")
+    for k in encoders:
+        print(f"| {k} | {np.median(rate[k]):.0f} | {[round(x) for x in rate[k]]} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["variants", "budget", "threads"])
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    {"variants": variants, "budget": budget, "threads": threads}[args.what](args.n, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

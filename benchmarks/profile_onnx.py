@@ -1,0 +1,79 @@
+"""Where the time of an onnx backend goes: tokenization, padding, session.run, and per operator
+(onnxruntime's own profiler), on the first N lines of the wiki excerpt::
+
+    PYTHONPATH=src python benchmarks/profile_onnx.py --backend onnx-int8 --n 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+WIKI = ROOT.parent / "shared" / "data" / "wiki-sentences" / "wiki1m-excerpt.txt"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", default="onnx-int8")
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+    import onnxruntime as ort
+
+    import sentvec
+    from sentvec.backends.onnx_backend import OnnxBackend
+    from sentvec.batching import plan_batches
+    from sentvec.encoder import _features
+
+    texts = [x.strip() for x in WIKI.read_text(encoding="utf8").splitlines() if x.strip()][: args.n]
+    enc = sentvec.load(backend=args.backend, threads=args.threads)
+    backend: OnnxBackend = enc.backend  # type: ignore[assignment]
+    enc.encode(texts[:64])
+    t0 = time.perf_counter()
+    ids = enc.tokenizer.content_ids(texts)
+    seqs = [enc.tokenizer.finish(x, enc.max_seq_length) for x in ids]
+    t1 = time.perf_counter()
+    batches = plan_batches([len(s) for s in seqs], args.batch_size, backend.max_tokens)
+    feats = [_features([seqs[i] for i in b], enc.tokenizer.pad_id) for b in batches]
+    t2 = time.perf_counter()
+    for f in feats:
+        backend.embed(f["input_ids"], f["attention_mask"], f["token_type_ids"])
+    t3 = time.perf_counter()
+    total = t3 - t0
+    real = sum(len(s) for s in seqs)
+    padded = sum(f["input_ids"].size for f in feats)
+    rate = args.n / total
+    print(f"{args.n} sentences, {args.backend}, {args.threads} threads: {rate:.0f} sent/s")
+    for name, sec in (("tokenize", t1 - t0), ("batch+pad", t2 - t1), ("session.run", t3 - t2)):
+        print(f"  {name:12s} {sec:7.3f} s  {100 * sec / total:5.1f}%")
+    print(f"  tokens {real}, padded {padded} ({100 * (padded / real - 1):.1f}% padding)")
+    # Per-operator profile with onnxruntime's profiler.
+    opts = ort.SessionOptions()
+    opts.enable_profiling = True
+    opts.intra_op_num_threads = args.threads
+    opts.profile_file_prefix = str(ROOT / "out" / "ort-profile")
+    session = ort.InferenceSession(str(backend.path), opts, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    for f in feats:
+        session.run(None, {n: f[n] for n in names})
+    events = json.loads(Path(session.end_profiling()).read_text())
+    by_op: dict[str, float] = defaultdict(float)
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            by_op[e["args"]["op_name"]] += e["dur"] / 1e6
+    op_total = sum(by_op.values())
+    print(f"  operators (onnxruntime profiler, {op_total:.2f} s of kernel time):")
+    for op, sec in sorted(by_op.items(), key=lambda kv: -kv[1])[:10]:
+        print(f"    {op:24s} {sec:7.3f} s  {100 * sec / op_total:5.1f}%")
+    print(f"  mean padded length {np.mean([f['input_ids'].shape[1] for f in feats]):.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+"""The ONNX Runtime backend: one graph (transformer, pooling, dense, normalize) on the CPU.
+
+Running needs only onnxruntime and numpy (``pip install sentvec[onnx]``), never torch: a folder
+written by ``sentvec export`` (or any folder holding our ``model.onnx``) loads torch-free.
+For other models the graph is exported once with torch and cached, keyed by the weights, the
+graph settings and the library versions: beside the model when its folder is ours to write,
+else under ``$SENTVEC_HOME/onnx`` (default ``~/.cache/sentvec/onnx``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sentvec.config import ModelSpec
+from sentvec.errors import BrokenModelError, InvalidChoiceError, MissingExtraError, SentvecError
+
+VARIANTS = {"onnx": "fp32", "onnx-int8": "int8"}  # backend name -> graph variant
+FILE_NAMES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
+# Chosen by measurement on a 2-core AVX-512 VNNI CPU (see BENCHMARKS.md).
+QUANTIZATION = {"fuse": False, "per_channel": True, "reduce_range": False, "weight_type": "qint8"}
+DEFAULT_MAX_TOKENS = 1024
+OPT_LEVELS = ("disable", "basic", "extended", "all")
+_VERSIONED = ("sentvec", "torch", "transformers", "onnx", "onnxruntime")
+BESIDE_DIR = ".sentvec-onnx"
+
+
+class OnnxExportError(SentvecError, RuntimeError):
+    """An ONNX graph is needed but none was exported and torch is not there to export one."""
+
+    def __init__(self, folder: Path, variant: str) -> None:
+        self.folder = folder
+        super().__init__(
+            f"no exported {FILE_NAMES[variant]} for the model at {str(folder)!r} and torch is not "
+            "installed to export one. Fix: run `sentvec export MODEL --out DIR"
+            f"{' --int8' if variant == 'int8' else ''}` where torch is installed and load DIR, "
+            "or pip install 'sentvec[torch]'."
+        )
+
+
+class OnnxBackend:
+    """Runs an exported sentvec graph with onnxruntime on the CPU."""
+
+    # Padded tokens per batch the encoder uses unless told otherwise: on 2 cores small batches
+    # keep activations in cache (measured in BENCHMARKS.md, "Token budget").
+    max_tokens: int | None = DEFAULT_MAX_TOKENS
+
+    def __init__(
+        self,
+        path: str | Path,
+        name: str = "onnx",
+        threads: int | None = None,
+        optimization: str = "all",
+        spinning: bool = False,
+    ) -> None:
+        """:param path: the ``.onnx`` file (a full sentvec graph).
+        :param name: the backend name to report.
+        :param threads: intra-op threads (default: the physical cores this process may use).
+        :param optimization: onnxruntime graph optimisation level (disable/basic/extended/all).
+        :param spinning: let idle worker threads spin-wait. Off by default: on 2 cores shared
+            with other busy processes spinning cost 40% of the speed (BENCHMARKS.md)."""
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise MissingExtraError("onnxruntime", "onnx") from None
+        if optimization not in OPT_LEVELS:
+            raise InvalidChoiceError("onnx optimization level", optimization, OPT_LEVELS)
+        self.name = name
+        self.path = Path(path)
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = {
+            "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        }[optimization]
+        opts.intra_op_num_threads = threads or physical_cores()
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        try:
+            self.session = ort.InferenceSession(
+                str(self.path), opts, providers=["CPUExecutionProvider"]
+            )
+        except Exception as e:  # onnxruntime raises its own untyped errors for bad files
+            raise BrokenModelError(self.path, f"onnxruntime cannot load it ({e})") from None
+        outputs = {o.name: o for o in self.session.get_outputs()}
+        if "sentence_embedding" not in outputs:
+            raise BrokenModelError(
+                self.path,
+                "not a sentvec graph (no 'sentence_embedding' output); "
+                "re-export it with `sentvec export`",
+            )
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        width = outputs["sentence_embedding"].shape[-1]
+        self.dim = (
+            int(width) if isinstance(width, int) else int(self.metadata.get("sentvec_dim", 0))
+        )
+        stored = self.metadata.get("sentvec_graph")
+        self.graph_settings: dict[str, Any] | None = json.loads(stored) if stored else None
+
+    @classmethod
+    def from_spec(
+        cls,
+        spec: ModelSpec,
+        name: str = "onnx",
+        threads: int | None = None,
+        optimization: str = "all",
+        cache_dir: str | Path | None = None,
+        spinning: bool = False,
+    ) -> OnnxBackend:
+        """Find (or export once, then cache) the graph for ``spec`` and open it.
+
+        :param spec: the model.
+        :param name: ``onnx`` (fp32) or ``onnx-int8``.
+        :param threads: intra-op threads (default: physical cores).
+        :param optimization: onnxruntime graph optimisation level.
+        :param cache_dir: where exports are cached (default: beside the model, else
+            ``$SENTVEC_HOME/onnx``).
+        :param spinning: see :class:`OnnxBackend`.
+        :return: the backend.
+        """
+        if name not in VARIANTS:
+            raise InvalidChoiceError("onnx backend", name, VARIANTS)
+        from sentvec.backends.onnx_export import graph_settings
+
+        shipped = spec.transformer_path / FILE_NAMES[VARIANTS[name]]
+        if shipped.exists():  # a folder written by `sentvec export`: no torch needed
+            backend = cls(shipped, name, threads, optimization, spinning)
+            if backend.graph_settings == graph_settings(spec):
+                return backend
+        path = cached_or_export(spec, VARIANTS[name], cache_dir)
+        return cls(path, name, threads, optimization, spinning)
+
+    def embed(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, token_type_ids: np.ndarray
+    ) -> np.ndarray:
+        given = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "token_type_ids": token_type_ids,
+        }
+        feeds = {n: np.ascontiguousarray(given[n], dtype=np.int64) for n in self.input_names}
+        (out,) = self.session.run(["sentence_embedding"], feeds)  # (B, D)
+        return np.asarray(out, dtype=np.float32)
+
+
+def cached_or_export(spec: ModelSpec, variant: str, cache_dir: str | Path | None = None) -> Path:
+    """The cached graph file for ``spec``, exported (with torch) on first use.
+
+    :param spec: the model.
+    :param variant: ``fp32`` or ``int8``.
+    :param cache_dir: cache root override.
+    :return: the ``.onnx`` file.
+    :raises OnnxExportError: nothing exported and no torch to export with.
+    """
+    folder = cache_folder(spec, cache_dir)
+    target = folder / FILE_NAMES[variant]
+    if target.exists():
+        return target
+    if not _torch_available():
+        raise OnnxExportError(spec.transformer_path, variant)
+    from sentvec.backends import onnx_export
+
+    fp32 = folder / FILE_NAMES["fp32"]
+    if not fp32.exists():
+        onnx_export.export_onnx(spec, fp32)
+    if variant == "int8":
+        onnx_export.quantize_int8(fp32, target, **QUANTIZATION)  # type: ignore[arg-type]
+    return target
+
+
+def cache_folder(spec: ModelSpec, cache_dir: str | Path | None = None) -> Path:
+    """Folder for this model's exports: ``<key>`` under the cache root.
+
+    :param spec: the model.
+    :param cache_dir: explicit cache root (wins over everything).
+    :return: the folder (not created).
+    """
+    key = cache_key(spec)
+    if cache_dir is not None:
+        return Path(cache_dir) / key
+    if _writable_model_folder(spec.transformer_path):
+        return spec.transformer_path / BESIDE_DIR / key
+    return default_cache_root() / key
+
+
+def default_cache_root() -> Path:
+    """``$SENTVEC_HOME/onnx``, default ``~/.cache/sentvec/onnx``."""
+    home = os.environ.get("SENTVEC_HOME")
+    return (Path(home).expanduser() if home else Path.home() / ".cache" / "sentvec") / "onnx"
+
+
+def cache_key(spec: ModelSpec) -> str:
+    """A short id of the weights, the graph settings, the quantization and library versions.
+
+    :param spec: the model.
+    :return: 16 hex digits.
+    """
+    from sentvec.backends.onnx_export import OPSET, graph_settings
+
+    h = hashlib.sha256()
+    versions = {pkg: _version(pkg) for pkg in _VERSIONED}
+    h.update(
+        json.dumps([graph_settings(spec), versions, QUANTIZATION, OPSET], sort_keys=True).encode()
+    )
+    folders = [spec.transformer_path, *(d.path for d in spec.dense if d.path is not None)]
+    for folder in folders:
+        config = folder / "config.json"
+        if config.exists():
+            h.update(config.read_bytes())
+        for file in sorted([*folder.glob("*.safetensors"), *folder.glob("pytorch_model*.bin")]):
+            h.update(f"{file.name}:{file.stat().st_size}".encode())
+            with open(file, "rb") as f:
+                h.update(f.read(1 << 20))
+    return h.hexdigest()[:16]
+
+
+def physical_cores() -> int:
+    """Physical cores this process may run on (hyper-threads share a core's arithmetic units).
+
+    :return: at least 1.
+    """
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if not cpus:
+        return max(1, (os.cpu_count() or 2) // 2)
+    cores = set()
+    for cpu in cpus:
+        siblings = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list")
+        try:
+            cores.add(siblings.read_text().strip())
+        except OSError:
+            cores.add(str(cpu))
+    return max(1, len(cores))
+
+
+def _writable_model_folder(folder: Path) -> bool:
+    parts = set(folder.resolve().parts)
+    if parts & {"site-packages", "dist-packages"} or any(p.startswith("models--") for p in parts):
+        return False  # installed packages and the Hugging Face cache are not ours to write
+    return os.access(folder, os.W_OK)
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "none"
+
+
+def _torch_available() -> bool:
+    import importlib.util
+
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers"))
+    except (ImportError, ValueError):
+        return False

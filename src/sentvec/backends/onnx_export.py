@@ -1,0 +1,291 @@
+"""Export a model to ONNX as one graph (transformer, pooling, dense, normalize) and quantize it.
+
+This module needs torch and transformers (the ``torch`` extra) to export; running an exported
+graph does not (see :mod:`sentvec.backends.onnx_backend`). Files are written to a temporary
+name and renamed, so a crash never leaves a half-written model behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+from sentvec.config import ModelSpec
+from sentvec.errors import MissingExtraError
+
+OUTPUT_NAME = "sentence_embedding"
+META_KEY = "sentvec_graph"  # ONNX metadata key holding the graph settings as JSON
+OPSET = 17
+PROBE_TEXTS = ["export probe", "a somewhat longer sentence to trace the graph with padding"]
+
+
+def graph_settings(spec: ModelSpec) -> dict[str, Any]:
+    """The settings baked into an exported graph (max_seq_length is not: axes are dynamic).
+
+    :param spec: the model.
+    :return: pooling modes, dense layers and normalisation, as JSON values.
+    """
+    s = spec.settings()
+    return {
+        "pooling": s["pooling"],
+        "dense": [list(d) for d in s["dense"]],
+        "normalize": s["normalize"],
+    }
+
+
+def export_onnx(spec: ModelSpec, path: str | Path, *, opset: int = OPSET) -> Path:
+    """Export the whole pipeline of ``spec`` to one fp32 ONNX file with dynamic batch/seq axes.
+
+    Inputs ``input_ids``, ``attention_mask`` (and ``token_type_ids`` when the transformer uses
+    them), all int64 (B, T); output ``sentence_embedding`` float32 (B, D).
+
+    :param spec: the model (its weights are loaded with torch).
+    :param path: the target ``.onnx`` file.
+    :param opset: ONNX opset.
+    :return: the written file.
+    """
+    try:
+        import torch
+
+        from sentvec.modules import build_model
+    except ImportError:
+        raise MissingExtraError("torch", "torch") from None
+    from sentvec.tokenization import TextTokenizer
+
+    model = build_model(spec).eval()
+    _prefer_eager_attention(model)
+    tok = TextTokenizer.from_folder(spec.transformer_path, spec.do_lower_case)
+    ids = [tok.finish(x, 64) for x in tok.content_ids(PROBE_TEXTS)]
+    width = max(len(x) for x in ids)
+    input_ids = torch.full((len(ids), width), tok.pad_id, dtype=torch.long)  # (B, T)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)  # (B, T)
+    for i, row in enumerate(ids):
+        input_ids[i, : len(row)] = torch.tensor(row)
+        mask[i, : len(row)] = 1
+    names = ["input_ids", "attention_mask"]
+    args: tuple[Any, ...] = (input_ids, mask)
+    if model.uses_token_types:
+        names.append("token_type_ids")
+        args = (*args, torch.zeros_like(input_ids))
+    axes = {n: {0: "batch", 1: "sequence"} for n in names}
+    axes[OUTPUT_NAME] = {0: "batch"}
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_name(target)
+    try:
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")  # tracer warnings about Python branches on shapes
+            torch.onnx.export(
+                model,
+                args,
+                str(tmp),
+                input_names=names,
+                output_names=[OUTPUT_NAME],
+                dynamic_axes=axes,
+                opset_version=opset,
+                do_constant_folding=True,
+                dynamo=False,
+            )
+            dim = int(model(*args).shape[-1])
+        cfg = model.transformer.config
+        shape = {
+            "model_type": getattr(cfg, "model_type", ""),
+            "hidden_size": getattr(cfg, "hidden_size", 0),
+            "num_attention_heads": getattr(cfg, "num_attention_heads", 0),
+        }
+        _set_metadata(
+            tmp,
+            {
+                META_KEY: json.dumps(graph_settings(spec), sort_keys=True),
+                "sentvec_transformer_config": json.dumps(shape),
+                "sentvec_dim": str(dim),
+            },
+        )
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def quantize_int8(
+    src: str | Path,
+    dst: str | Path,
+    *,
+    fuse: bool = True,
+    per_channel: bool = False,
+    reduce_range: bool = False,
+    weight_type: str = "qint8",
+) -> Path:
+    """Dynamic int8 quantization of the matrix products (weights int8, activations per batch).
+
+    :param src: an fp32 graph from :func:`export_onnx`.
+    :param dst: the target ``.onnx`` file.
+    :param fuse: fuse BERT attention/LayerNorm/GELU with onnxruntime's transformer optimizer
+        before quantizing (falls back to the plain graph for other architectures).
+    :param per_channel: one scale per output channel instead of per tensor.
+    :param reduce_range: 7-bit weights (for processors without VNNI).
+    :param weight_type: ``qint8`` or ``quint8``.
+    :return: the written file.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target = Path(dst)
+    with tempfile.TemporaryDirectory(dir=target.parent) as work:
+        model_in = Path(src)
+        if fuse:
+            model_in = fuse_transformer(model_in, Path(work) / "fused.onnx")
+        tmp = _temp_name(target)
+        try:
+            quantize_dynamic(
+                str(model_in),
+                str(tmp),
+                weight_type=QuantType.QInt8 if weight_type == "qint8" else QuantType.QUInt8,
+                per_channel=per_channel,
+                reduce_range=reduce_range,
+                op_types_to_quantize=["MatMul", "Attention"],
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # fused contrib ops
+            )
+            meta = {
+                p.key: p.value for p in onnx.load(str(src), load_external_data=False).metadata_props
+            }
+            meta["sentvec_quantization"] = json.dumps(
+                {
+                    "per_channel": per_channel,
+                    "reduce_range": reduce_range,
+                    "weight_type": weight_type,
+                    "fused": fuse,
+                }
+            )
+            _set_metadata(tmp, meta)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return target
+
+
+def fuse_transformer(src: Path, dst: Path) -> Path:
+    """Fuse attention, LayerNorm, GELU and the embedding layer of a BERT-like graph.
+
+    :param src: fp32 graph.
+    :param dst: where to write the fused graph.
+    :return: ``dst``, or ``src`` when the architecture is not one the optimizer knows.
+    """
+    import onnx
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    config = _transformer_config(src)
+    model_type = {
+        "bert": "bert",
+        "roberta": "bert",
+        "xlm-roberta": "bert",
+        "distilbert": "bert",
+        "mpnet": "bert",
+        "electra": "bert",
+    }.get(str(config.get("model_type", "")))
+    if model_type is None:
+        return src
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        optimized = optimize_model(
+            str(src),
+            model_type=model_type,
+            num_heads=int(config.get("num_attention_heads", 0)),
+            hidden_size=int(config.get("hidden_size", 0)),
+            opt_level=1,
+            use_gpu=False,
+        )
+    optimized.save_model_to_file(str(dst))
+    onnx.checker.check_model(str(dst))
+    return dst
+
+
+def _transformer_config(onnx_file: Path) -> dict[str, Any]:
+    import onnx
+
+    props = {
+        p.key: p.value for p in onnx.load(str(onnx_file), load_external_data=False).metadata_props
+    }
+    return json.loads(props.get("sentvec_transformer_config", "{}"))
+
+
+def _prefer_eager_attention(model: Any) -> None:
+    """Trace the plain attention math (fusable by onnxruntime) rather than SDPA."""
+    config = getattr(model.transformer, "config", None)
+    if config is not None and hasattr(config, "_attn_implementation"):
+        with contextlib.suppress(AttributeError, ValueError, TypeError):
+            model.transformer.set_attn_implementation("eager")
+
+
+def _set_metadata(path: Path, values: dict[str, str]) -> None:
+    import onnx
+
+    m = onnx.load(str(path))
+    keep = [p for p in m.metadata_props if p.key not in values]
+    del m.metadata_props[:]
+    m.metadata_props.extend(keep)
+    for k, v in values.items():
+        m.metadata_props.add(key=k, value=v)
+    onnx.save(m, str(path))
+
+
+def _temp_name(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
+
+
+def export_folder(
+    model: str | os.PathLike[str] | None,
+    out: str | Path,
+    *,
+    int8: bool = False,
+    pooling: str | list[str] | None = None,
+    normalize: bool | None = None,
+    max_seq_length: int | None = None,
+) -> Path:
+    """Write a self-contained folder that ``sentvec.load(out, backend="onnx")`` runs torch-free.
+
+    It holds the tokenizer files, the sentence-transformers description files (modules.json,
+    pooling/dense configs, sentence_bert_config.json), the transformer's config.json, and
+    ``model.onnx`` (plus ``model_int8.onnx`` with ``int8``); no torch weights.
+
+    :param model: a model reference, as for :func:`sentvec.load`.
+    :param out: the target folder (created; existing graph files are replaced).
+    :param int8: also write the int8-quantized graph.
+    :param pooling: override the pooling mode(s).
+    :param normalize: override L2 normalisation.
+    :param max_seq_length: override the longest input in tokens.
+    :return: the folder.
+    """
+    import shutil
+
+    from sentvec import hub
+    from sentvec.backends.onnx_backend import FILE_NAMES, QUANTIZATION
+    from sentvec.config import read_spec, write_spec
+    from sentvec.encoder import TOKENIZER_FILES, _max_length, _same
+    from sentvec.pooling import parse_pooling
+
+    spec = read_spec(hub.resolve(model))
+    if pooling is not None:
+        spec.pooling = parse_pooling(pooling)
+    if normalize is not None:
+        spec.normalize = normalize
+    if max_seq_length is not None:
+        spec.max_seq_length = max_seq_length
+    spec.max_seq_length = _max_length(spec)
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    src = spec.transformer_path
+    for name in (*TOKENIZER_FILES, "tokenizer.json", "config.json"):
+        if (src / name).exists() and not _same(src / name, root / name):
+            shutil.copyfile(src / name, root / name)
+    hidden = int(json.loads((src / "config.json").read_text(encoding="utf8")).get("hidden_size", 0))
+    fp32 = export_onnx(spec, root / FILE_NAMES["fp32"])
+    write_spec(spec, root, dim=hidden)
+    if int8:
+        quantize_int8(fp32, root / FILE_NAMES["int8"], **QUANTIZATION)  # type: ignore[arg-type]
+    return root
