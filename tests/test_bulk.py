@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 import sentvec
-from conftest import CORPUS
 from sentvec.bulk import ShardError, encode_to_shards, load_shards, read_manifest
+
+from conftest import CORPUS
 
 SRC = str(Path(sentvec.__file__).parents[1])
 

@@ -26,16 +26,28 @@ def run(*args: str) -> tuple[int, str]:
 
 def subprocess_cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": SRC}
-    return subprocess.run([sys.executable, "-m", "sentvec", *args], capture_output=True, text=True,
-                          env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "sentvec", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_help_lists_commands_without_importing_torch():
-    code = ("import sys; from sentvec.cli import app; from typer.testing import CliRunner; "
-            "r = CliRunner().invoke(app, ['--help']); print(r.exit_code); "
-            "print('torch' in sys.modules, 'transformers' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": SRC}, timeout=60).stdout.split()
+    code = (
+        "import sys; from sentvec.cli import app; from typer.testing import CliRunner; "
+        "r = CliRunner().invoke(app, ['--help']); print(r.exit_code); "
+        "print('torch' in sys.modules, 'transformers' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": SRC},
+        timeout=60,
+    ).stdout.split()
     assert out == ["0", "False", "False"]
     _, text = run("--help")
     for command in ("search", "encode", "similarity", "info", "eval"):
@@ -55,8 +67,9 @@ def test_search_own_file_json_output(tmp_path, make_st_model):
     docs = ["a man is eating food", "stocks fell today", "a woman plays the violin"]
     f.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(docs)))
     model = str(make_st_model("mean", normalize=True))
-    code, out = run("search", "a man eats bread", "--file", str(f), "--model", model, "-k", "3",
-                    "--json")
+    code, out = run(
+        "search", "a man eats bread", "--file", str(f), "--model", model, "-k", "3", "--json"
+    )
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
     enc = sentvec.load(model)
@@ -95,8 +108,12 @@ def test_info_describes_without_loading(make_st_model):
 def test_eval_sts_prints_spearman(tmp_path, tiny_encoder):
     from scipy import stats
 
-    pairs = [("a man eats", "a man is eating", 4.8), ("a cat", "stocks fell", 0.1),
-             ("drums", "a monkey plays drums", 2.0), ("sunny", "warm weather", 3.1)]
+    pairs = [
+        ("a man eats", "a man is eating", 4.8),
+        ("a cat", "stocks fell", 0.1),
+        ("drums", "a monkey plays drums", 2.0),
+        ("sunny", "warm weather", 3.1),
+    ]
     f = tmp_path / "s.tsv"
     f.write_text("".join(f"g\tf\ty\t{i}\t{s}\t{a}\t{b}\n" for i, (a, b, s) in enumerate(pairs)))
     code, out = run("eval", "sts", str(f), "--model", tiny_encoder.name)
@@ -113,4 +130,6 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path):
     assert proc.stderr.strip().startswith("error:") and "missing.txt" in proc.stderr
     assert "Traceback" not in proc.stderr
     proc = subprocess_cli("info", str(tmp_path / "no-model"))
-    assert proc.returncode == 2 and "no such folder" in proc.stderr and "Traceback" not in proc.stderr
+    assert (
+        proc.returncode == 2 and "no such folder" in proc.stderr and "Traceback" not in proc.stderr
+    )

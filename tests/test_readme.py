@@ -4,10 +4,11 @@ import shlex
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DATA
 from typer.testing import CliRunner
 
 from sentvec.cli import app
+
+from conftest import SHARED_DATA
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -33,8 +34,10 @@ def test_readme_has_examples():
 @pytest.mark.parametrize("line", _examples())
 def test_readme_example_runs(line, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "docs.jsonl").write_text('{"id": "a", "text": "Refunds are possible within 14 days."}\n'
-                                         '{"id": "b", "text": "Dark mode is in Settings."}\n')
+    (tmp_path / "docs.jsonl").write_text(
+        '{"id": "a", "text": "Refunds are possible within 14 days."}\n'
+        '{"id": "b", "text": "Dark mode is in Settings."}\n'
+    )
     (tmp_path / "sentences.txt").write_text("A man is eating.\nA cat sleeps.\n")
     args = shlex.split(line)[1:]
     args = [a.replace("../shared/data", str(SHARED_DATA)) for a in args]

@@ -44,9 +44,13 @@ def _check_backend(value: str) -> str:
 
 BackendOpt = Annotated[str, typer.Option("--backend", help=BACKEND_HELP, callback=_check_backend)]
 MaxTokensOpt = Annotated[
-    Optional[int],
-    typer.Option("--max-tokens", min=1, help="Token budget per batch (rows x longest row) "
-                 "[default: the backend's own, see BENCHMARKS.md]."),
+    int | None,
+    typer.Option(
+        "--max-tokens",
+        min=1,
+        help="Token budget per batch (rows x longest row) "
+        "[default: the backend's own, see BENCHMARKS.md].",
+    ),
 ]
 TextFieldOpt = Annotated[
     str | None, typer.Option("--text-field", help="JSONL key / CSV column holding the text.")
@@ -69,8 +73,12 @@ def knowledge_base_path() -> Path:
 def search(
     query: Annotated[list[str], typer.Argument(help="One or more queries.")],
     file: Annotated[
-        Path | None, typer.Option("--file", "-f", help="Search this file (txt/JSONL/CSV) "
-                                      "instead of the shipped knowledge base.")
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Search this file (txt/JSONL/CSV) instead of the shipped knowledge base.",
+        ),
     ] = None,
     k: Annotated[int, typer.Option("-k", help="Hits per query.", min=1)] = 3,
     text_field: TextFieldOpt = None,
@@ -87,13 +95,21 @@ def search(
         from sentvec.io import read_records
 
         records = read_records(file, text_field=text_field)
-        results = [[(s, r.id, r.text, r.metadata) for s, r in hits]
-                   for hits in search_records(encoder, records, query, k)]
+        results = [
+            [(s, r.id, r.text, r.metadata) for s, r in hits]
+            for hits in search_records(encoder, records, query, k)
+        ]
     for q, hits in zip(query, results):
         if as_json:
             for rank, (score, rid, text, meta) in enumerate(hits, 1):
-                row = {"query": q, "rank": rank, "score": round(score, 4), "id": rid,
-                       "text": text, **meta}
+                row = {
+                    "query": q,
+                    "rank": rank,
+                    "score": round(score, 4),
+                    "id": rid,
+                    "text": text,
+                    **meta,
+                }
                 typer.echo(json.dumps(row, ensure_ascii=False))
             continue
         typer.echo(f"Query: {q}")
@@ -105,8 +121,9 @@ def search(
         typer.echo("")
 
 
-def _search_knowledge_base(encoder: Encoder, queries: list[str], k: int
-                           ) -> list[list[tuple[float, str, str, dict]]]:
+def _search_knowledge_base(
+    encoder: Encoder, queries: list[str], k: int
+) -> list[list[tuple[float, str, str, dict]]]:
     """Search the shipped knowledge base through its cached collection (built on first run);
     without the ``store`` extra (lancedb), encode it in memory each run instead."""
     from sentvec.store.kb import kb_records, knowledge_base_collection
@@ -117,19 +134,28 @@ def _search_knowledge_base(encoder: Encoder, queries: list[str], k: int
         from sentvec.apps.search import search_records
 
         records = kb_records(knowledge_base_path())
-        return [[(s, r.id, r.text, r.metadata) for s, r in hits]
-                for hits in search_records(encoder, records, queries, k)]
+        return [
+            [(s, r.id, r.text, r.metadata) for s, r in hits]
+            for hits in search_records(encoder, records, queries, k)
+        ]
     col = knowledge_base_collection(encoder, knowledge_base_path())
-    return [[(h.score, h.id, h.text, h.metadata) for h in col.search(q, k, encoder=encoder)]
-            for q in queries]
+    return [
+        [(h.score, h.id, h.text, h.metadata) for h in col.search(q, k, encoder=encoder)]
+        for q in queries
+    ]
 
 
 @app.command()
 def encode(
     file: Annotated[Path | None, typer.Argument(help="Input: .txt, .jsonl, .csv or .tsv.")] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output .npy or .jsonl [default: stdout "
-                                     "JSONL]; a folder (no .npy/.jsonl suffix) streams resumable shards.")
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output .npy or .jsonl [default: stdout "
+            "JSONL]; a folder (no .npy/.jsonl suffix) streams resumable shards.",
+        ),
     ] = None,
     text: Annotated[
         list[str] | None, typer.Option("--text", "-t", help="Inline text (repeatable).")
@@ -151,19 +177,33 @@ def encode(
     if file is not None and out is not None and out.suffix not in (".npy", ".jsonl"):
         from sentvec.bulk import encode_to_shards
 
-        result = encode_to_shards(load_encoder(model, backend), file, out, text_field=text_field,
-                                  shard_size=shard_size, batch_size=batch_size,
-                                  max_tokens=max_tokens)
-        typer.echo(f"{result.rows} vectors in {result.shards} shards in {out} "
-                   f"({result.rows - result.resumed_from} encoded now, {result.resumed_from} "
-                   "resumed)", err=True)
+        result = encode_to_shards(
+            load_encoder(model, backend),
+            file,
+            out,
+            text_field=text_field,
+            shard_size=shard_size,
+            batch_size=batch_size,
+            max_tokens=max_tokens,
+        )
+        typer.echo(
+            f"{result.rows} vectors in {result.shards} shards in {out} "
+            f"({result.rows - result.resumed_from} encoded now, {result.resumed_from} "
+            "resumed)",
+            err=True,
+        )
         return
-    records = read_records(file, text_field) if file else [
-        Record(t, str(i)) for i, t in enumerate(text or [], 1)
-    ]
-    vectors = load_encoder(model, backend).encode([r.text for r in records], batch_size=batch_size,
-                                                  max_tokens=max_tokens,
-                                                  show_progress=len(records) >= 1000)
+    records = (
+        read_records(file, text_field)
+        if file
+        else [Record(t, str(i)) for i, t in enumerate(text or [], 1)]
+    )
+    vectors = load_encoder(model, backend).encode(
+        [r.text for r in records],
+        batch_size=batch_size,
+        max_tokens=max_tokens,
+        show_progress=len(records) >= 1000,
+    )
     if out is not None and out.suffix == ".npy":
         import numpy as np
 
@@ -172,7 +212,9 @@ def encode(
         stream = open(out, "w", encoding="utf8") if out else sys.stdout  # noqa: SIM115
         try:
             for r, v in zip(records, vectors):
-                stream.write(json.dumps({"id": r.id, "vector": [round(float(x), 7) for x in v]}) + "\n")
+                stream.write(
+                    json.dumps({"id": r.id, "vector": [round(float(x), 7) for x in v]}) + "\n"
+                )
         finally:
             if out:
                 stream.close()
@@ -201,7 +243,7 @@ def similarity(
 
 @app.command()
 def export(
-    model: Annotated[Optional[str], typer.Argument(help="Model folder or hub id.")] = None,
+    model: Annotated[str | None, typer.Argument(help="Model folder or hub id.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write.")] = Path("onnx-model"),
     int8: Annotated[bool, typer.Option("--int8", help="Also write model_int8.onnx.")] = False,
 ) -> None:
@@ -211,8 +253,10 @@ def export(
 
     folder = export_folder(model, out, int8=int8)
     files = sorted(p.name for p in folder.glob("*.onnx"))
-    typer.echo(f"wrote {', '.join(files)} to {folder}; load it with "
-               f"sentvec.load({str(folder)!r}, backend={'onnx-int8' if int8 else 'onnx'!r})")
+    typer.echo(
+        f"wrote {', '.join(files)} to {folder}; load it with "
+        f"sentvec.load({str(folder)!r}, backend={'onnx-int8' if int8 else 'onnx'!r})"
+    )
 
 
 @app.command()
@@ -226,10 +270,14 @@ def info(
     folder = hub.resolve(model)
     details = spec_to_dict(read_spec(folder))
     cfg = json.loads((Path(details["transformer_path"]) / "config.json").read_text(encoding="utf8"))
-    details = {"model": model or hub.DEFAULT_MODEL, "folder": str(folder),
-               "architecture": (cfg.get("architectures") or [cfg.get("model_type")])[0],
-               "hidden_size": cfg.get("hidden_size"), "layers": cfg.get("num_hidden_layers"),
-               **details}
+    details = {
+        "model": model or hub.DEFAULT_MODEL,
+        "folder": str(folder),
+        "architecture": (cfg.get("architectures") or [cfg.get("model_type")])[0],
+        "hidden_size": cfg.get("hidden_size"),
+        "layers": cfg.get("num_hidden_layers"),
+        **details,
+    }
     for key, value in details.items():
         typer.echo(f"{key:20s} {json.dumps(value) if not isinstance(value, str) else value}")
 
@@ -249,10 +297,14 @@ def eval_sts(
     if as_json:
         typer.echo(json.dumps(metrics, indent=2))
         return
-    typer.echo(f"{'metric':10s} {'spearman':>9s} {'pearson':>9s}   ({len(evaluator.data.scores)} pairs)")
+    typer.echo(
+        f"{'metric':10s} {'spearman':>9s} {'pearson':>9s}   ({len(evaluator.data.scores)} pairs)"
+    )
     for m in ("cosine", "dot", "euclidean", "manhattan"):
-        typer.echo(f"{m:10s} {100 * metrics[f'sts_{m}_spearman']:9.2f} "
-                   f"{100 * metrics[f'sts_{m}_pearson']:9.2f}")
+        typer.echo(
+            f"{m:10s} {100 * metrics[f'sts_{m}_spearman']:9.2f} "
+            f"{100 * metrics[f'sts_{m}_pearson']:9.2f}"
+        )
 
 
 # Applications (sentvec.apps.commands: typer only at import; heavy imports inside commands).
@@ -263,8 +315,10 @@ app.command("dedup")(_apps.dedup)
 app.command("cluster")(_apps.cluster)
 app.command("classify")(_apps.classify)
 ColumnsOpt = Annotated[
-    str | None, typer.Option("--columns", help="Comma-separated column names (or 0-based "
-                                                  "indices with --no-header).")
+    str | None,
+    typer.Option(
+        "--columns", help="Comma-separated column names (or 0-based indices with --no-header)."
+    ),
 ]
 HeaderOpt = Annotated[bool, typer.Option("--header/--no-header", help="CSV/TSV has a header row.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print all metrics as JSON.")]
@@ -278,8 +332,9 @@ def _columns(value: str | None, default: tuple[str, ...], header: bool) -> list[
         return list(default)
     parts = [p.strip() for p in value.split(",")]
     if len(parts) != len(default):
-        raise SentvecError(f"--columns needs {len(default)} columns ({', '.join(default)}), got "
-                           f"{value!r}")
+        raise SentvecError(
+            f"--columns needs {len(default)} columns ({', '.join(default)}), got {value!r}"
+        )
     return [int(p) if not header and p.isdigit() else p for p in parts]
 
 
@@ -294,8 +349,9 @@ def _print_metrics(metrics: dict[str, float], primary: str, as_json: bool) -> No
 
 @eval_app.command("retrieval")
 def eval_retrieval(
-    folder: Annotated[Path, typer.Argument(help="BEIR folder: corpus.jsonl, queries.jsonl, "
-                                                "qrels/SPLIT.tsv.")],
+    folder: Annotated[
+        Path, typer.Argument(help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv.")
+    ],
     split: Annotated[str, typer.Option(help="qrels file name.")] = "test",
     model: ModelOpt = None,
     backend: BackendOpt = "torch",
@@ -386,11 +442,14 @@ def train(
     for d in data:
         if d.skipped:
             typer.echo(f"{d.name}: skipped {d.skipped} malformed row(s)", err=True)
-    trainer = Trainer(encoder, build_losses(cfg, encoder), data, cfg.training,
-                      build_evaluator(cfg.evaluator))
+    trainer = Trainer(
+        encoder, build_losses(cfg, encoder), data, cfg.training, build_evaluator(cfg.evaluator)
+    )
     state = trainer.train()
-    folder = trainer.save(Path(cfg.training.output_dir) / "model", base_model=cfg.model
-                          or "sentence-transformers/all-MiniLM-L6-v2")
+    folder = trainer.save(
+        Path(cfg.training.output_dir) / "model",
+        base_model=cfg.model or "sentence-transformers/all-MiniLM-L6-v2",
+    )
     if trainer.rank == 0:
         best = f", best {state.best:.4f}" if state.best is not None else ""
         typer.echo(f"trained {state.step} steps{best}; model saved to {folder}")
@@ -399,19 +458,19 @@ def train(
 @app.command("mine-negatives")
 def mine_negatives(
     file: Annotated[Path, typer.Argument(help="(anchor, positive) pairs: CSV/TSV/JSONL.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL: anchor, positive, "
-                                                          "negative_1, ...")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output JSONL: anchor, positive, negative_1, ...")
+    ],
     columns: ColumnsOpt = None,
     header: HeaderOpt = True,
     corpus: Annotated[
-        Path | None, typer.Option(help="Candidate texts (txt/JSONL/CSV) [default: the "
-                                          "positives].")
+        Path | None, typer.Option(help="Candidate texts (txt/JSONL/CSV) [default: the positives].")
     ] = None,
     num_negatives: Annotated[int, typer.Option(min=1, help="Negatives per pair.")] = 1,
     skip_top: Annotated[int, typer.Option(min=0, help="Skip the N best-ranked candidates.")] = 0,
     margin: Annotated[
-        float | None, typer.Option(help="Skip candidates scored above sim(anchor, positive) "
-                                           "- MARGIN.")
+        float | None,
+        typer.Option(help="Skip candidates scored above sim(anchor, positive) - MARGIN."),
     ] = 0.05,
     max_score: Annotated[
         float | None, typer.Option(help="Skip candidates scored above this.")
@@ -423,17 +482,26 @@ def mine_negatives(
     from sentvec.io import read_records
     from sentvec.train.mining import mine_hard_negatives, rows_to_jsonl
 
-    pairs = [(r[0], r[1]) for r in read_columns(file, _columns(columns, ("anchor", "positive"),
-                                                                header), header)]
+    pairs = [
+        (r[0], r[1])
+        for r in read_columns(file, _columns(columns, ("anchor", "positive"), header), header)
+    ]
     texts = [r.text for r in read_records(corpus)] if corpus else None
-    rows, dropped = mine_hard_negatives(load_encoder(model), pairs, texts,
-                                        num_negatives=num_negatives, skip_top=skip_top,
-                                        margin=margin, max_score=max_score)
+    rows, dropped = mine_hard_negatives(
+        load_encoder(model),
+        pairs,
+        texts,
+        num_negatives=num_negatives,
+        skip_top=skip_top,
+        margin=margin,
+        max_score=max_score,
+    )
     with open(out, "w", encoding="utf8") as f:
         for obj in rows_to_jsonl(rows):
             f.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    typer.echo(f"wrote {len(rows)} rows to {out}; {dropped} pair(s) had too few negatives",
-               err=True)
+    typer.echo(
+        f"wrote {len(rows)} rows to {out}; {dropped} pair(s) had too few negatives", err=True
+    )
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ then ``1_Pooling/config.json``, optional ``2_Dense/`` layers, and an optional ``
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,48 @@ def _read_module(root: Path, module: dict[str, Any], spec: ModelSpec) -> None:
             f"module type {kind!r} is not supported "
             "(supported: Transformer, Pooling, Dense, Normalize)",
         )
+
+
+def effective_max_length(spec: ModelSpec) -> int:
+    """sentence_bert_config's max_seq_length, else min(tokenizer limit, position embeddings)."""
+    if spec.max_seq_length:
+        return int(spec.max_seq_length)
+    limits = []
+    for file, key in (
+        ("tokenizer_config.json", "model_max_length"),
+        ("config.json", "max_position_embeddings"),
+    ):
+        path = spec.transformer_path / file
+        if path.exists():
+            value = _read_json(path).get(key)
+            if isinstance(value, int) and 0 < value < 1_000_000:
+                limits.append(value)
+    return min(limits) if limits else 512
+
+
+def load_spec(
+    folder: str | Path,
+    pooling: str | Sequence[str] | None = None,
+    normalize: bool | None = None,
+    max_seq_length: int | None = None,
+) -> ModelSpec:
+    """Read a model folder's spec and apply the caller's overrides.
+
+    :param folder: a local model folder (see :func:`read_spec`).
+    :param pooling: override the pooling mode(s).
+    :param normalize: override L2 normalisation.
+    :param max_seq_length: override the longest input in tokens.
+    :return: the spec, with ``max_seq_length`` always set.
+    """
+    spec = read_spec(folder)
+    if pooling is not None:
+        spec.pooling = parse_pooling(pooling)
+    if normalize is not None:
+        spec.normalize = normalize
+    if max_seq_length is not None:
+        spec.max_seq_length = max_seq_length
+    spec.max_seq_length = effective_max_length(spec)
+    return spec
 
 
 def write_spec(spec: ModelSpec, folder: str | Path, dim: int) -> None:

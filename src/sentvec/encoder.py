@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -20,26 +19,16 @@ import numpy as np
 from sentvec import hub
 from sentvec.backends import Backend, create_backend
 from sentvec.batching import pad, plan_batches
-from sentvec.config import ModelSpec, read_spec, write_spec
+from sentvec.config import ModelSpec, load_spec, write_spec
 from sentvec.errors import InvalidChoiceError, TextTooLongError, TextTypeError
-from sentvec.pooling import PoolingMode, parse_pooling
-from sentvec.tokenization import TextTokenizer
+from sentvec.pooling import PoolingMode
+from sentvec.tokenization import TextTokenizer, copy_tokenizer_files
 
 if TYPE_CHECKING:
     from sentvec.modules import SentenceModel
 
 LongText = Literal["truncate", "error", "chunk"]
 LONG_TEXT_POLICIES = ("truncate", "error", "chunk")
-TOKENIZER_FILES = (
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "vocab.txt",
-    "vocab.json",
-    "merges.txt",
-    "spiece.model",
-    "sentencepiece.bpe.model",
-    "added_tokens.json",
-)
 PROGRESS_MIN_TEXTS = 1000  # show a progress bar by default from this many texts on
 
 
@@ -84,16 +73,8 @@ class Encoder:
         :param backend_options: passed to the backend (torch: ``device``, ``trust_remote_code``).
         :return: the encoder.
         """
-        folder = hub.resolve(model, revision=revision)
-        spec = read_spec(folder)
-        if pooling is not None:
-            spec.pooling = parse_pooling(pooling)
-        if normalize is not None:
-            spec.normalize = normalize
-        if max_seq_length is not None:
-            spec.max_seq_length = max_seq_length
+        spec = load_spec(hub.resolve(model, revision=revision), pooling, normalize, max_seq_length)
         tokenizer = TextTokenizer.from_folder(spec.transformer_path, spec.do_lower_case)
-        spec.max_seq_length = _max_length(spec)
         name = hub.DEFAULT_MODEL if model is None else os.fspath(model)
         return cls(spec, tokenizer, create_backend(backend, spec, **backend_options), name)
 
@@ -206,11 +187,9 @@ class Encoder:
         out.mkdir(parents=True, exist_ok=True)
         model = self.model
         model.transformer.save_pretrained(str(out), safe_serialization=True)
-        src = self.spec.transformer_path
-        for name in TOKENIZER_FILES:
-            if (src / name).exists() and not _same(src / name, out / name):
-                shutil.copyfile(src / name, out / name)
-        self.tokenizer.backend.save(str(out / "tokenizer.json"))
+        copy_tokenizer_files(self.spec.transformer_path, out)
+        if not (out / "tokenizer.json").exists():  # converted from slow tokenizer files
+            self.tokenizer.backend.save(str(out / "tokenizer.json"))
         write_spec(self.spec, out, dim=model.hidden_size)
         for i, layer in enumerate(model.dense_layers(), start=2):
             state = {f"linear.{k}": v.contiguous() for k, v in layer.linear.state_dict().items()}
@@ -305,27 +284,6 @@ def _features(ids: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:
         "attention_mask": mask,
         "token_type_ids": np.zeros_like(input_ids),
     }
-
-
-def _max_length(spec: ModelSpec) -> int:
-    """sentence_bert_config's value, else min(tokenizer limit, position embeddings)."""
-    if spec.max_seq_length:
-        return int(spec.max_seq_length)
-    limits = []
-    for file, key in (
-        ("tokenizer_config.json", "model_max_length"),
-        ("config.json", "max_position_embeddings"),
-    ):
-        path = spec.transformer_path / file
-        if path.exists():
-            value = json.loads(path.read_text(encoding="utf8")).get(key)
-            if isinstance(value, int) and 0 < value < 1_000_000:
-                limits.append(value)
-    return min(limits) if limits else 512
-
-
-def _same(a: Path, b: Path) -> bool:
-    return b.exists() and os.path.samefile(a, b)
 
 
 __all__ = ["LONG_TEXT_POLICIES", "Encoder", "PoolingMode", "load"]

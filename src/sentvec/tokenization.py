@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 from tokenizers import Tokenizer
 
 from sentvec.errors import BrokenModelError, MissingExtraError, ModelNotFoundError
+
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "added_tokens.json",
+)
+
+
+def copy_tokenizer_files(src: Path, dst: Path) -> None:
+    """Copy the tokenizer files that exist in ``src`` into ``dst`` (skips a file onto itself)."""
+    for name in TOKENIZER_FILES:
+        source, target = src / name, dst / name
+        if source.exists() and not (target.exists() and os.path.samefile(source, target)):
+            shutil.copyfile(source, target)
 
 
 class TextTokenizer:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -261,28 +262,19 @@ def export_folder(
     :param max_seq_length: override the longest input in tokens.
     :return: the folder.
     """
-    import shutil
-
     from sentvec import hub
     from sentvec.backends.onnx_backend import FILE_NAMES, QUANTIZATION
-    from sentvec.config import read_spec, write_spec
-    from sentvec.encoder import TOKENIZER_FILES, _max_length, _same
-    from sentvec.pooling import parse_pooling
+    from sentvec.config import load_spec, write_spec
+    from sentvec.tokenization import copy_tokenizer_files
 
-    spec = read_spec(hub.resolve(model))
-    if pooling is not None:
-        spec.pooling = parse_pooling(pooling)
-    if normalize is not None:
-        spec.normalize = normalize
-    if max_seq_length is not None:
-        spec.max_seq_length = max_seq_length
-    spec.max_seq_length = _max_length(spec)
+    spec = load_spec(hub.resolve(model), pooling, normalize, max_seq_length)
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     src = spec.transformer_path
-    for name in (*TOKENIZER_FILES, "tokenizer.json", "config.json"):
-        if (src / name).exists() and not _same(src / name, root / name):
-            shutil.copyfile(src / name, root / name)
+    copy_tokenizer_files(src, root)
+    target = root / "config.json"
+    if not (target.exists() and os.path.samefile(src / "config.json", target)):
+        shutil.copyfile(src / "config.json", target)
     hidden = int(json.loads((src / "config.json").read_text(encoding="utf8")).get("hidden_size", 0))
     fp32 = export_onnx(spec, root / FILE_NAMES["fp32"])
     write_spec(spec, root, dim=hidden)

@@ -44,4 +44,3 @@ class TorchBackend:
         finally:
             self.model.train(was_training)
         return out.float().cpu().numpy()
-
