@@ -187,3 +187,17 @@ def test_add_vectors_dedupes_ids(tmp_path):
     assert c.get(["a"])[0].text == "first"
     assert c.add_vectors(["a", "a"], v[:2], ["x", "y"], upsert=True) == 1
     assert c.get(["a"])[0].text == "y" and len(c) == 2
+
+
+def test_ingest_after_a_kill_during_table_creation(tmp_path, tiny_encoder):
+    """A SIGKILL between LanceDB making the table folder and committing its first version leaves
+    a folder that is listed but cannot be opened; the next ingest must carry on, not crash."""
+    from pathlib import Path
+
+    c = Collection.for_encoder(tmp_path, "k", tiny_encoder)
+    (Path(c._db.uri) / "k.lance").mkdir(parents=True)  # the state such a kill leaves
+    again = Collection.for_encoder(tmp_path, "k", tiny_encoder)
+    assert len(again) == 0
+    report = again.add(_records(), tiny_encoder)
+    assert report.added == len(_records())
+    assert len(Collection.open(tmp_path, "k")) == len(_records())

@@ -210,7 +210,10 @@ class Collection:
     def table(self) -> Any:
         """The LanceDB table (created on first write, from the first rows' metadata)."""
         if self._table is None and self.name in self._db.list_tables().tables:
-            self._table = self._db.open_table(self.name)
+            try:
+                self._table = self._db.open_table(self.name)
+            except ValueError:  # a kill during creation leaves a folder with no committed version
+                return None
         return self._table
 
     def __len__(self) -> int:
