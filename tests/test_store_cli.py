@@ -116,7 +116,7 @@ KB = [
 
 
 def test_search_uses_cached_knowledge_base(tmp_path, monkeypatch, make_st_model):
-    import sentvec.cli as cli
+    import sentvec.cli.search as cli
     from sentvec.store import Collection
 
     kb = tmp_path / "kb.jsonl"
@@ -172,7 +172,7 @@ def test_index_build_reports_recall(tmp_path):
 def test_search_without_lancedb_encodes_in_memory(tmp_path, monkeypatch, make_st_model):
     import sys
 
-    import sentvec.cli as cli
+    import sentvec.cli.search as cli
 
     kb = tmp_path / "kb.jsonl"
     kb.write_text("".join(json.dumps(r) + "\n" for r in KB), encoding="utf8")

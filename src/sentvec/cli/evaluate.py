@@ -1,0 +1,137 @@
+"""`sentvec eval ...`: score a model on a benchmark file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sentvec.cli._options import (
+    BackendOpt,
+    ColumnsOpt,
+    HeaderOpt,
+    JsonOpt,
+    ModelOpt,
+    load_encoder,
+    parse_columns,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+eval_app = typer.Typer(help="Evaluate a model on a benchmark file.", no_args_is_help=True)
+
+
+@eval_app.command("sts")
+def eval_sts(
+    file: Annotated[Path, typer.Argument(help="STS benchmark file (tab-separated).")],
+    model: ModelOpt = None,
+    backend: BackendOpt = "torch",
+    as_json: Annotated[bool, typer.Option("--json", help="Print all metrics as JSON.")] = False,
+) -> None:
+    """Spearman/Pearson x 100 between similarity and gold scores, for each metric."""
+    from sentvec.evaluate.sts import STSEvaluator
+
+    evaluator = STSEvaluator.from_file(file, name="sts")
+    metrics = evaluator(load_encoder(model, backend))
+    if as_json:
+        typer.echo(json.dumps(metrics, indent=2))
+        return
+    typer.echo(
+        f"{'metric':10s} {'spearman':>9s} {'pearson':>9s}   ({len(evaluator.data.scores)} pairs)"
+    )
+    for m in ("cosine", "dot", "euclidean", "manhattan"):
+        typer.echo(
+            f"{m:10s} {100 * metrics[f'sts_{m}_spearman']:9.2f} "
+            f"{100 * metrics[f'sts_{m}_pearson']:9.2f}"
+        )
+
+
+def _print_metrics(metrics: dict[str, float], primary: str, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(metrics, indent=2))
+        return
+    for key, value in metrics.items():
+        mark = "  <- primary" if key == primary else ""
+        typer.echo(f"{key:40s} {value:10.4f}{mark}")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    folder: Annotated[
+        Path, typer.Argument(help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv.")
+    ],
+    split: Annotated[str, typer.Option(help="qrels file name.")] = "test",
+    model: ModelOpt = None,
+    backend: BackendOpt = "torch",
+    as_json: JsonOpt = False,
+) -> None:
+    """Retrieval: MRR@10, nDCG@10, Recall@1/10/100, MAP@100 (exact search)."""
+    from sentvec.evaluate.retrieval import RetrievalEvaluator
+
+    evaluator = RetrievalEvaluator.from_folder(folder, split)
+    _print_metrics(evaluator(load_encoder(model, backend)), evaluator.primary_metric, as_json)
+
+
+@eval_app.command("pairs")
+def eval_pairs(
+    file: Annotated[Path, typer.Argument(help="CSV/TSV/JSONL of sentence pairs with a 0/1 label.")],
+    columns: ColumnsOpt = None,
+    header: HeaderOpt = True,
+    threshold: Annotated[
+        float | None, typer.Option(help="Also score this fixed cosine threshold.")
+    ] = None,
+    model: ModelOpt = None,
+    backend: BackendOpt = "torch",
+    as_json: JsonOpt = False,
+) -> None:
+    """Paraphrase / duplicate classification: accuracy, F1, average precision, thresholds.
+
+    Columns default to sentence1,sentence2,label (MSRP: "#1 String,#2 String,Quality")."""
+    from sentvec.evaluate.pairs import PairClassificationEvaluator, read_pairs
+
+    cols = parse_columns(columns, ("sentence1", "sentence2", "label"), header)
+    evaluator = PairClassificationEvaluator(read_pairs(file, cols, header), threshold=threshold)
+    _print_metrics(evaluator(load_encoder(model, backend)), evaluator.primary_metric, as_json)
+
+
+@eval_app.command("triplets")
+def eval_triplets(
+    file: Annotated[Path, typer.Argument(help="CSV/TSV/JSONL of anchor, positive, negative.")],
+    columns: ColumnsOpt = None,
+    header: HeaderOpt = True,
+    model: ModelOpt = None,
+    backend: BackendOpt = "torch",
+    as_json: JsonOpt = False,
+) -> None:
+    """Triplet accuracy: share of anchors closer to their positive than to their negative."""
+    from sentvec.evaluate.triplets import TripletEvaluator
+
+    cols = parse_columns(columns, ("anchor", "positive", "negative"), header)
+    evaluator = TripletEvaluator.from_file(file, cols, header=header)
+    _print_metrics(evaluator(load_encoder(model, backend)), evaluator.primary_metric, as_json)
+
+
+@eval_app.command("clusters")
+def eval_clusters(
+    file: Annotated[Path, typer.Argument(help="CSV/TSV/JSONL of texts with a gold label.")],
+    columns: ColumnsOpt = None,
+    header: HeaderOpt = True,
+    model: ModelOpt = None,
+    backend: BackendOpt = "torch",
+    as_json: JsonOpt = False,
+) -> None:
+    """Clustering: k-means (k = number of labels) and V-measure against the labels."""
+    from sentvec.evaluate.clustering import ClusteringEvaluator
+
+    cols = parse_columns(columns, ("text", "label"), header)
+    evaluator = ClusteringEvaluator.from_file(file, cols, header=header)
+    _print_metrics(evaluator(load_encoder(model, backend)), evaluator.primary_metric, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `eval` group to the main app."""
+    app.add_typer(eval_app, name="eval")
