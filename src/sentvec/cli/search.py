@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def knowledge_base_path() -> Path:
     """The support knowledge base that ships with sentvec (the main job's demo data)."""
-    return Path(__file__).parent / "data" / "knowledge_base.jsonl"
+    return Path(__file__).resolve().parents[1] / "data" / "knowledge_base.jsonl"
 
 
 def search(
