@@ -201,7 +201,9 @@ TOY = {
     "cosine": ("scored_pairs", SCORED, {}),
     "cosent": ("scored_pairs", SCORED, {}),
     "contrastive": ("labelled_pairs", LABELLED, {}),
-    "online_contrastive": ("labelled_pairs", LABELLED, {}),
+    # Labels flipped: the toy pairs start out "solved" (no hard pair, loss 0) for some random
+    # initialisations; flipped, every pair is hard, so the loss has something to reduce.
+    "online_contrastive": ("labelled_pairs", [(a, b, 1 - y) for a, b, y in LABELLED], {}),
     "triplet": ("triplets", TRIPLETS, {}),
     "batch_hard_triplet": ("labelled_sentences", CLASSES, {}),
     "batch_semi_hard_triplet": ("labelled_sentences", CLASSES, {}),
