@@ -138,11 +138,13 @@ def info(
 ) -> None:
     """Describe a model: where it is, pooling, dimension, limits, prompts (no weights loaded)."""
     from sentvec import hub
-    from sentvec.config import read_spec, spec_to_dict
+    from sentvec.config import _read_json, check_weights, read_spec, spec_to_dict
 
     folder = hub.resolve(model)
-    details = spec_to_dict(read_spec(folder))
-    cfg = json.loads((Path(details["transformer_path"]) / "config.json").read_text(encoding="utf8"))
+    spec = read_spec(folder)
+    check_weights(spec)
+    details = spec_to_dict(spec)
+    cfg = _read_json(spec.transformer_path / "config.json")
     details = {
         "model": model or hub.DEFAULT_MODEL,
         "folder": str(folder),
