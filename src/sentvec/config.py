@@ -144,7 +144,9 @@ def read_spec(folder: str | Path) -> ModelSpec:
             spec.transformer_path, "config.json is missing (not a Hugging Face model folder)"
         )
     if not isinstance(_read_json(spec.transformer_path / "config.json"), dict):
-        raise BrokenModelError(spec.transformer_path / "config.json", "config.json is not an object")
+        raise BrokenModelError(
+            spec.transformer_path / "config.json", "config.json is not an object"
+        )
     sbert = spec.transformer_path / "sentence_bert_config.json"
     if not sbert.exists():
         sbert = root / "sentence_bert_config.json"
