@@ -161,13 +161,14 @@ def test_resume_refuses_an_input_edited_past_its_first_mib(tiny_encoder, tmp_pat
 
 
 @pytest.mark.parametrize(
-    "text", ["{not json", "[]", '{"rows": 1, "shards": [{"file": 3}]}', '{"rows": -1, "shards": []}']
+    "text",
+    ["{not json", "[]", '{"rows": 1, "shards": [{"file": 3}]}', '{"rows": -1, "shards": []}'],
 )
 def test_corrupt_manifest_is_a_clear_error(tiny_encoder, tmp_path, text):
     _corpus(tmp_path / "in.txt", 5)
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "manifest.json").write_text(text)
-    with pytest.raises(ShardError, match="manifest.json"):
+    with pytest.raises(ShardError, match=r"manifest\.json"):
         encode_to_shards(tiny_encoder, tmp_path / "in.txt", tmp_path / "out", show_progress=False)
-    with pytest.raises(ShardError, match="manifest.json"):
+    with pytest.raises(ShardError, match=r"manifest\.json"):
         load_shards(tmp_path / "out")

@@ -59,6 +59,7 @@ def encode_to_shards(
     text_field: str | None = None,
     id_field: str | None = None,
     fmt: str | None = None,
+    header: bool = True,
     shard_size: int = DEFAULT_SHARD_SIZE,
     batch_size: int = 32,
     max_tokens: int | None = None,
@@ -75,6 +76,7 @@ def encode_to_shards(
     :param text_field: JSONL key / CSV column of the text.
     :param id_field: JSONL key / CSV column of the id.
     :param fmt: force the input format.
+    :param header: False for a CSV/TSV file without a header row (fields are then indices).
     :param shard_size: records per shard.
     :param batch_size: most texts per forward pass.
     :param max_tokens: token budget per forward pass (see :meth:`Encoder.encode`).
@@ -94,10 +96,11 @@ def encode_to_shards(
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob(".*.tmp"):  # left by a run killed mid-write
         stale.unlink()
-    header = _header(encoder, Path(path), shard_size, normalize, text_field, id_field)
-    manifest = _start_manifest(folder, header)
+    head = _header(encoder, Path(path), shard_size, normalize, text_field, id_field)
+    head["input"]["header"] = header
+    manifest = _start_manifest(folder, head)
     done = start = int(manifest["rows"])
-    records = iter_records(path, text_field, id_field, fmt)
+    records = iter_records(path, text_field, id_field, fmt, header)
     _verify_done(folder, records, manifest["shards"])
     total = _estimate_rows(Path(path))
     with tqdm(
@@ -125,6 +128,10 @@ def encode_to_shards(
             _write_json_atomic(folder / MANIFEST, manifest)
             bar.total = max(bar.total or 0, done)
             bar.update(len(chunk))
+    if done == 0:
+        from sentvec.io import EmptyInputError
+
+        raise EmptyInputError(path, "texts")
     manifest["complete"] = True
     _write_json_atomic(folder / MANIFEST, manifest)
     return BulkResult(folder, done, start, len(manifest["shards"]))

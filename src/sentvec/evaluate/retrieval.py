@@ -34,6 +34,11 @@ def read_beir(folder: str | Path, split: str = "test") -> RetrievalData:
     :return: the data.
     """
     root = Path(folder)
+    if not root.is_dir():
+        raise SentvecError(
+            f"{str(root)!r} is not a folder. Fix: give a BEIR folder holding corpus.jsonl, "
+            "queries.jsonl and qrels/SPLIT.tsv."
+        )
     qrels_file = root / "qrels" / f"{split}.tsv"
     for needed in (root / "corpus.jsonl", root / "queries.jsonl", qrels_file):
         if not needed.exists():
@@ -55,7 +60,12 @@ def read_beir(folder: str | Path, split: str = "test") -> RetrievalData:
     if not qrels:
         raise EmptyInputError(qrels_file, "relevance judgements")
     queries = {k: v for k, v in _read_jsonl(root / "queries.jsonl").items() if k in qrels}
-    return RetrievalData(queries, _read_jsonl(root / "corpus.jsonl"), qrels)
+    corpus = _read_jsonl(root / "corpus.jsonl")
+    if not queries:
+        raise EmptyInputError(root / "queries.jsonl", "queries with a judgement in the qrels")
+    if not corpus:
+        raise EmptyInputError(root / "corpus.jsonl", "documents")
+    return RetrievalData(queries, corpus, qrels)
 
 
 def _read_jsonl(path: Path) -> dict[str, str]:
