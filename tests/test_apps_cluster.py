@@ -112,7 +112,7 @@ def test_cluster_cli(tmp_path, make_st_model):
         [
             "cluster",
             str(file),
-            "-k",
+            "--clusters",
             "2",
             "-m",
             model,

@@ -144,3 +144,31 @@ def test_cli_max_tokens_gives_the_same_vectors(make_st_model, tiny_encoder, tmp_
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     np.testing.assert_allclose(np.load(out), tiny_encoder.encode(lines), atol=1e-6)
+
+
+def test_resume_refuses_an_input_edited_past_its_first_mib(tiny_encoder, tmp_path):
+    """The manifest keeps a hash of every shard's input rows, not of the file's first MiB."""
+    f = tmp_path / "in.txt"
+    rows = [f"row {i} " + "x" * 2000 for i in range(1200)]  # ~2.4 MB: shard 2 starts past 1 MiB
+    f.write_text("".join(r + "\n" for r in rows))
+    args = dict(shard_size=500, show_progress=False)
+    first = encode_to_shards(tiny_encoder, f, tmp_path / "out", **args)
+    assert first.rows == 1200
+    rows[900] = "row 900 edited " + "y" * 1992  # same length, past the first MiB
+    f.write_text("".join(r + "\n" for r in rows))
+    with pytest.raises(ShardError, match="rows 501-1000"):
+        encode_to_shards(tiny_encoder, f, tmp_path / "out", **args)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["{not json", "[]", '{"rows": 1, "shards": [{"file": 3}]}', '{"rows": -1, "shards": []}'],
+)
+def test_corrupt_manifest_is_a_clear_error(tiny_encoder, tmp_path, text):
+    _corpus(tmp_path / "in.txt", 5)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "manifest.json").write_text(text)
+    with pytest.raises(ShardError, match=r"manifest\.json"):
+        encode_to_shards(tiny_encoder, tmp_path / "in.txt", tmp_path / "out", show_progress=False)
+    with pytest.raises(ShardError, match=r"manifest\.json"):
+        load_shards(tmp_path / "out")

@@ -3,8 +3,10 @@
 The input is streamed with :func:`sentvec.io.iter_records`; every ``shard_size`` records are
 encoded and written as ``shard-00000.npy`` (float32 vectors) plus ``shard-00000.ids.jsonl``
 (their ids, one JSON string a line). ``manifest.json`` lists the finished shards with row
-ranges and sha256 checksums, and is rewritten (temp file + rename) after each shard, so a
-killed run leaves only whole shards behind and the next run skips their rows.
+ranges, sha256 checksums of the vectors and of the input rows they came from (ids and
+texts), and is rewritten (temp file + rename) after each shard, so a killed run leaves only
+whole shards behind and the next run skips their rows, after checking that those rows of
+the input are still the same (an edit anywhere in the file is caught).
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sentvec.errors import SentvecError
-from sentvec.io import Record, iter_records
+from sentvec.io import Record, check_input_file, iter_records
 
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
 
-FORMAT = "sentvec-shards/1"
+FORMAT = "sentvec-shards/2"
 MANIFEST = "manifest.json"
 DEFAULT_SHARD_SIZE = 10_000
 
@@ -57,6 +59,7 @@ def encode_to_shards(
     text_field: str | None = None,
     id_field: str | None = None,
     fmt: str | None = None,
+    header: bool = True,
     shard_size: int = DEFAULT_SHARD_SIZE,
     batch_size: int = 32,
     max_tokens: int | None = None,
@@ -73,6 +76,7 @@ def encode_to_shards(
     :param text_field: JSONL key / CSV column of the text.
     :param id_field: JSONL key / CSV column of the id.
     :param fmt: force the input format.
+    :param header: False for a CSV/TSV file without a header row (fields are then indices).
     :param shard_size: records per shard.
     :param batch_size: most texts per forward pass.
     :param max_tokens: token budget per forward pass (see :meth:`Encoder.encode`).
@@ -83,17 +87,21 @@ def encode_to_shards(
     """
     from tqdm.auto import tqdm
 
-    if shard_size < 1:
+    if isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
         raise SentvecError(f"shard_size must be >= 1, got {shard_size}. Fix: pass a positive size.")
+    check_input_file(path)
     folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise ShardError(folder, "it is a file, not a folder", "pass a folder path to --out")
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob(".*.tmp"):  # left by a run killed mid-write
         stale.unlink()
-    header = _header(encoder, Path(path), shard_size, normalize, text_field, id_field)
-    manifest = _start_manifest(folder, header)
+    head = _header(encoder, Path(path), shard_size, normalize, text_field, id_field)
+    head["input"]["header"] = header
+    manifest = _start_manifest(folder, head)
     done = start = int(manifest["rows"])
-    records = iter_records(path, text_field, id_field, fmt)
-    _skip(records, done)
+    records = iter_records(path, text_field, id_field, fmt, header)
+    _verify_done(folder, records, manifest["shards"])
     total = _estimate_rows(Path(path))
     with tqdm(
         total=total,
@@ -113,12 +121,17 @@ def encode_to_shards(
             )  # (n, dim)
             index = len(manifest["shards"])
             entry = _write_shard(folder, index, done, vectors, [r.id for r in chunk])
+            entry["input_sha256"] = _records_sha256(chunk)
             manifest["shards"].append(entry)
             done += len(chunk)
             manifest["rows"] = done
             _write_json_atomic(folder / MANIFEST, manifest)
             bar.total = max(bar.total or 0, done)
             bar.update(len(chunk))
+    if done == 0:
+        from sentvec.io import EmptyInputError
+
+        raise EmptyInputError(path, "texts")
     manifest["complete"] = True
     _write_json_atomic(folder / MANIFEST, manifest)
     return BulkResult(folder, done, start, len(manifest["shards"]))
@@ -130,12 +143,39 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     :param folder: the folder.
     :return: the manifest as a dict.
     """
-    path = Path(folder) / MANIFEST
+    root = Path(folder)
+    path = root / MANIFEST
     if not path.exists():
+        raise ShardError(root, "no manifest.json", "run `sentvec encode FILE --out DIR` first")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ShardError(
-            Path(folder), "no manifest.json", "run `sentvec encode FILE --out DIR` first"
+            root,
+            f"manifest.json is corrupt ({e})",
+            "delete the folder (or its manifest.json and shard files) and run the encode again",
+        ) from None
+    if not _manifest_ok(manifest):
+        raise ShardError(
+            root,
+            "manifest.json is not a sentvec shard manifest (fields missing or of the wrong type)",
+            "delete the folder and run the encode again",
         )
-    return json.loads(path.read_text(encoding="utf8"))
+    return manifest  # type: ignore[no-any-return]
+
+
+def _manifest_ok(m: Any) -> bool:
+    if not isinstance(m, dict) or not isinstance(m.get("shards"), list):
+        return False
+    if not isinstance(m.get("rows"), int) or m["rows"] < 0:
+        return False
+    need = {"file": str, "ids": str, "start": int, "stop": int, "rows": int, "sha256": str}
+    for e in m["shards"]:
+        if not isinstance(e, dict) or any(not isinstance(e.get(k), t) for k, t in need.items()):
+            return False
+        if "/" in e["file"] or "/" in e["ids"] or e["file"].startswith("."):
+            return False
+    return sum(e["rows"] for e in m["shards"]) == m["rows"]
 
 
 def iter_shards(folder: str | Path, verify: bool = True) -> Iterator[tuple[np.ndarray, list[str]]]:
@@ -190,14 +230,10 @@ def _header(
 ) -> dict[str, Any]:
     if not path.exists():
         raise SentvecError(f"input file {str(path)!r} does not exist")
-    with open(path, "rb") as f:
-        head = hashlib.sha256(f.read(1 << 20)).hexdigest()
     return {
         "format": FORMAT,
         "input": {
             "path": str(path.resolve()),
-            "bytes": path.stat().st_size,
-            "head_sha256": head,
             "text_field": text_field,
             "id_field": id_field,
         },
@@ -280,9 +316,27 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _skip(records: Iterator[Record], n: int) -> None:
-    for _ in islice(records, n):
-        pass
+def _records_sha256(records: list[Record]) -> str:
+    """sha256 of a shard's input rows: every id and text, unambiguously separated."""
+    h = hashlib.sha256()
+    for r in records:
+        h.update(json.dumps([r.id, r.text], ensure_ascii=False).encode("utf8", "surrogatepass"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def _verify_done(folder: Path, records: Iterator[Record], shards: list[dict[str, Any]]) -> None:
+    """Read past the rows already encoded, checking each shard's rows are unchanged."""
+    for entry in shards:
+        chunk = list(islice(records, entry["rows"]))
+        if len(chunk) < entry["rows"] or _records_sha256(chunk) != entry.get("input_sha256"):
+            raise ShardError(
+                folder,
+                f"the input changed since {entry['file']} was written "
+                f"(rows {entry['start'] + 1}-{entry['stop']} differ"
+                f"{', the file is shorter now' if len(chunk) < entry['rows'] else ''})",
+                "pass another --out folder, or delete this one to encode the file again",
+            )
 
 
 def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:

@@ -13,7 +13,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sentvec.errors import BrokenModelError, InvalidChoiceError, ModelNotFoundError
+from sentvec.errors import (
+    BrokenModelError,
+    InvalidChoiceError,
+    ModelNotFoundError,
+    OutOfRangeError,
+)
 from sentvec.pooling import PoolingMode, parse_pooling
 
 ST_TYPES = {
@@ -80,8 +85,12 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         with open(path, encoding="utf8") as f:
             data = json.load(f)
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BrokenModelError(path, f"{path.name} is not valid JSON ({e})") from None
+    except RecursionError:
+        raise BrokenModelError(path, f"{path.name} is nested too deeply") from None
+    except IsADirectoryError:
+        raise BrokenModelError(path, f"{path.name} is a folder, not a file") from None
     if not isinstance(data, (dict, list)):
         raise BrokenModelError(path, f"{path.name} holds {type(data).__name__}, expected an object")
     return data  # type: ignore[return-value]
@@ -121,11 +130,22 @@ def read_spec(folder: str | Path) -> ModelSpec:
         modules = _read_json(modules_file)
         if not isinstance(modules, list):
             raise BrokenModelError(modules_file, "modules.json must be a list of modules")
-        for module in sorted(modules, key=lambda m: m.get("idx", 0)):
-            _read_module(root, module, spec)
+        try:
+            for module in sorted(modules, key=lambda m: int(m.get("idx", 0))):
+                _read_module(root, module, spec)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            if isinstance(e, InvalidChoiceError):
+                raise
+            raise BrokenModelError(
+                modules_file, f"a module description is malformed ({type(e).__name__}: {e})"
+            ) from None
     if not (spec.transformer_path / "config.json").exists():
         raise ModelNotFoundError(
             spec.transformer_path, "config.json is missing (not a Hugging Face model folder)"
+        )
+    if not isinstance(_read_json(spec.transformer_path / "config.json"), dict):
+        raise BrokenModelError(
+            spec.transformer_path / "config.json", "config.json is not an object"
         )
     sbert = spec.transformer_path / "sentence_bert_config.json"
     if not sbert.exists():
@@ -218,9 +238,76 @@ def load_spec(
     if normalize is not None:
         spec.normalize = normalize
     if max_seq_length is not None:
+        if isinstance(max_seq_length, bool) or not isinstance(max_seq_length, int):
+            raise OutOfRangeError(
+                "max_seq_length", max_seq_length, "a whole number of tokens", "pass e.g. 256"
+            )
+        limit = position_limit(spec)
+        if not 1 <= max_seq_length <= (limit or max_seq_length):
+            raise OutOfRangeError(
+                "max_seq_length",
+                max_seq_length,
+                f"between 1 and {limit}, the model's number of positions"
+                if limit
+                else "at least 1",
+                f"pass at most {limit}, or long_text='chunk' to embed longer texts in windows"
+                if limit and max_seq_length > limit
+                else "pass a positive number of tokens",
+            )
         spec.max_seq_length = max_seq_length
     spec.max_seq_length = effective_max_length(spec)
+    check_weights(spec)
     return spec
+
+
+def check_weights(spec: ModelSpec) -> None:
+    """Check that every ``.safetensors`` file of the model is whole (its header parses and
+    the tensors it lists fit in the file), without reading the tensors or importing torch.
+
+    :param spec: the model.
+    :raises BrokenModelError: naming the truncated or corrupt file.
+    """
+    folders = [spec.transformer_path, *(d.path for d in spec.dense if d.path is not None)]
+    for file in (f for folder in folders for f in sorted(folder.glob("*.safetensors"))):
+        size = file.stat().st_size
+        with open(file, "rb") as f:
+            head = f.read(8)
+            n = int.from_bytes(head, "little") if len(head) == 8 else -1
+            if not 0 < n <= size - 8:
+                raise BrokenModelError(file, f"{file.name} is truncated or not a safetensors file")
+            try:
+                header = json.loads(f.read(n))
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise BrokenModelError(file, f"{file.name} has a corrupt header") from None
+        ends = [
+            v["data_offsets"][1]
+            for k, v in (header.items() if isinstance(header, dict) else [])
+            if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v
+        ]
+        if 8 + n + max(ends, default=0) > size:
+            raise BrokenModelError(
+                file,
+                f"{file.name} is truncated ({size} bytes, its header lists "
+                f"{8 + n + max(ends)} bytes)",
+            )
+
+
+def position_limit(spec: ModelSpec) -> int | None:
+    """The most tokens the transformer can take (its position embeddings), or None if unknown.
+
+    :param spec: the model. :return: the limit (RoBERTa-style models lose ``pad_token_id + 1``
+        positions to their offset).
+    """
+    path = spec.transformer_path / "config.json"
+    if not path.exists():
+        return None
+    cfg = _read_json(path)
+    positions = cfg.get("max_position_embeddings") if isinstance(cfg, dict) else None
+    if not isinstance(positions, int) or positions <= 0:
+        return None
+    if cfg.get("model_type") in ("roberta", "xlm-roberta", "camembert", "mpnet"):
+        positions -= int(cfg.get("pad_token_id") or 1) + 1
+    return positions
 
 
 def write_spec(spec: ModelSpec, folder: str | Path, dim: int) -> None:

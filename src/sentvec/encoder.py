@@ -269,7 +269,11 @@ def load(model: str | os.PathLike[str] | None = None, **kwargs: Any) -> Encoder:
 
 
 def _check_texts(texts: str | Iterable[str]) -> list[str]:
-    items = [texts] if isinstance(texts, str) else list(texts)
+    if isinstance(texts, str):
+        return [texts]
+    if texts is None or isinstance(texts, (bytes, dict)) or not isinstance(texts, Iterable):
+        raise TextTypeError(-1, texts)
+    items = list(texts)
     for i, t in enumerate(items):
         if not isinstance(t, str):
             raise TextTypeError(i, t)

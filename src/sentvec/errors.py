@@ -79,6 +79,12 @@ class TextTypeError(SentvecError, TypeError):
     def __init__(self, index: int, value: object) -> None:
         self.index = index
         self.value = value
+        if index < 0:  # the argument itself, not an item
+            super().__init__(
+                f"texts must be a string or a list of strings, got {type(value).__name__} "
+                f"({value!r:.60}). Fix: pass e.g. ['first text', 'second text']."
+            )
+            return
         super().__init__(
             f"item #{index} is {type(value).__name__} ({value!r:.60}), not str. "
             "Fix: pass a list of strings; convert or drop the non-string items first."
@@ -93,4 +99,26 @@ class MissingExtraError(SentvecError, ImportError):
         self.extra = extra
         super().__init__(
             f"this feature needs the {package!r} package. Fix: pip install 'sentvec[{extra}]'."
+        )
+
+
+class DimensionMismatchError(SentvecError, ValueError):
+    """Two sets of vectors that must share a dimension do not."""
+
+    def __init__(self, what: str, a: tuple[int, ...], b: tuple[int, ...]) -> None:
+        self.a, self.b = a, b
+        super().__init__(
+            f"{what} needs vectors of one dimension, got shapes {a} and {b}. "
+            "Fix: encode both sides with the same model."
+        )
+
+
+class OutOfRangeError(SentvecError, ValueError):
+    """A number is outside the range it must lie in."""
+
+    def __init__(self, what: str, value: object, valid: str, fix: str = "") -> None:
+        self.what, self.value = what, value
+        super().__init__(
+            f"{what} {value!r} is out of range: it must be {valid}."
+            + (f" Fix: {fix}." if fix else "")
         )

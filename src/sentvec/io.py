@@ -1,17 +1,45 @@
-"""Read texts (with optional ids and metadata) from text, JSONL and CSV/TSV files."""
+"""The one file reader: texts (with ids and metadata) or picked columns from .txt, .jsonl,
+.csv and .tsv files, for the CLI, training and evaluation alike.
+
+Every reader here streams (one row in memory at a time) and shares the same rules:
+
+- **Encoding**: UTF-8 with or without a byte-order mark; UTF-16/UTF-32 when the file starts
+  with their byte-order mark. Anything else that does not decode (Latin-1, binary) is refused
+  with the file, line and byte offset, and how to re-save it.
+- **Delimiter**: ``.tsv`` is tab-separated; a ``.csv`` whose first line has more tabs (or
+  semicolons) than commas is read with that delimiter instead.
+- **Header**: CSV/TSV files have a header row unless ``header=False``; then columns are
+  picked by 0-based index.
+- **Errors** name ``file:line`` and the fix: broken JSON, a row with too few columns, a lone
+  surrogate (``"\\ud800"``) in JSON text, a folder given as a file, a missing file.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
-from collections.abc import Iterator
+import re
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Literal
 
 from sentvec.errors import SentvecError
 
 TEXT_COLUMNS = ("text", "sentence", "content", "passage", "body", "question")
+FORMATS = ("txt", "jsonl", "csv", "tsv")
+_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
+_BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # long passages are fine; memory is per row
 
 
 @dataclass
@@ -28,83 +56,352 @@ class InputFileError(SentvecError, ValueError):
 
     def __init__(self, path: Path, line: int, problem: str) -> None:
         self.path, self.line, self.problem = path, line, problem
-        super().__init__(f"{path}:{line}: {problem}")
+        where = f"{path}:{line}" if line > 0 else str(path)
+        super().__init__(f"{where}: {problem}")
 
 
-def _format(path: Path, fmt: str | None) -> str:
+class EmptyInputError(SentvecError, ValueError):
+    """An input file holds no rows."""
+
+    def __init__(self, path: str | Path, what: str = "rows") -> None:
+        self.path = Path(path)
+        super().__init__(
+            f"{str(path)!r} holds no {what}. Fix: give a file with at least one row "
+            "(check the file, its format and --text-field/--columns)."
+        )
+
+
+def detect_format(path: str | Path, fmt: str | None = None, default: str = "txt") -> str:
+    """The format to read ``path`` as: ``fmt`` if given, else from the suffix.
+
+    :param path: the file. :param fmt: a forced format (txt, jsonl, csv, tsv).
+    :param default: the format for unknown suffixes.
+    :return: one of :data:`FORMATS`.
+    """
     if fmt:
+        if fmt not in FORMATS:
+            from sentvec.errors import InvalidChoiceError
+
+            raise InvalidChoiceError("input format", fmt, FORMATS)
         return fmt
-    suffix = path.suffix.lower()
-    return {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv"}.get(suffix, "txt")
+    return _SUFFIXES.get(Path(path).suffix.lower(), default)
+
+
+def check_input_file(path: str | Path, what: str = "input file") -> Path:
+    """Refuse a missing path or a folder where a file is expected.
+
+    :param path: the path. :param what: how to name it in the error.
+    :return: the path.
+    :raises SentvecError: naming the path and the fix.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise SentvecError(
+            f"{what} {str(path)!r} is a folder. Fix: give a .txt, .jsonl, .csv or .tsv file."
+        )
+    if not path.exists():
+        raise SentvecError(f"{what} {str(path)!r} does not exist. Fix: check the path.")
+    return path
+
+
+def iter_lines(path: str | Path, encoding: str | None = None) -> Iterator[str]:
+    """The lines of a text file, line endings kept, decoded as described in the module
+    docstring; streamed.
+
+    :param path: the file (checked with :func:`check_input_file`).
+    :param encoding: force an encoding (e.g. ``latin-1``) instead of detecting UTF-8/16/32.
+    :return: an iterator of lines.
+    :raises InputFileError: naming line and byte offset of undecodable bytes.
+    """
+    path = check_input_file(path)
+    with open(path, "rb") as f:
+        head = f.peek(4)[:4]
+        detected = encoding or next((enc for bom, enc in _BOMS if head.startswith(bom)), None)
+        if detected in (None, "utf-8-sig"):
+            if detected:
+                f.read(len(codecs.BOM_UTF8))
+            yield from _utf8_lines(path, f)
+            return
+        text = codecs.getreader(detected)(f, errors="strict")
+        done = 0  # lines decoded so far
+        try:
+            for line in _split_keepends(text):
+                yield line
+                done += 1
+        except UnicodeDecodeError as e:
+            raise InputFileError(
+                path,
+                done + 1,
+                f"cannot decode as {detected} ({e.reason}). Fix: re-save it as UTF-8",
+            ) from None
+        except LookupError:
+            from sentvec.errors import InvalidChoiceError
+
+            raise InvalidChoiceError("encoding", detected, ["utf-8", "utf-16", "latin-1"]) from None
+
+
+def _split_keepends(stream: Any) -> Iterator[str]:
+    """Lines of a codecs stream reader, ending at ``\\n`` (kept), streamed."""
+    rest = ""
+    while chunk := stream.read(1 << 16):
+        rest += chunk
+        *lines, rest = rest.split("\n")
+        for line in lines:
+            yield line + "\n"
+    if rest:
+        yield rest
+
+
+def _utf8_lines(path: Path, f: IO[bytes]) -> Iterator[str]:
+    """Decode binary lines as strict UTF-8, naming line and byte of the first bad byte."""
+    offset = 0
+    for n, raw in enumerate(f, start=1):
+        nul = raw.find(b"\x00")
+        if nul >= 0:
+            raise InputFileError(
+                path,
+                n,
+                f"NUL byte at byte offset {offset + nul}: this is a binary file, "
+                "or UTF-16 without a byte-order mark. Fix: give a text file saved as UTF-8",
+            )
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            bad = raw[e.start : e.start + 1]
+            raise InputFileError(
+                path,
+                n,
+                f"not UTF-8: byte {bad!r} at byte offset {offset + e.start} "
+                f"(column {e.start + 1}) cannot be decoded. "
+                "Fix: re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 IN > OUT`, "
+                "or 'CSV UTF-8' in a spreadsheet's Save as)",
+            ) from None
+        offset += len(raw)
+
+
+def iter_rows(
+    path: str | Path,
+    fmt: str | None = None,
+    header: bool = True,
+    encoding: str | None = None,
+    default_format: str = "txt",
+) -> Iterator[tuple[int, Any]]:
+    """``(line number, row)`` pairs of a file, streamed.
+
+    Rows are: a one-item list for .txt (blank lines skipped); the parsed JSON value for .jsonl
+    (blank lines skipped); a dict keyed by the header for CSV/TSV, or a list of columns with
+    ``header=False`` (empty lines skipped).
+
+    :param path: the file. :param fmt: force a format (see :data:`FORMATS`).
+    :param header: CSV/TSV has a header row. :param encoding: see :func:`iter_lines`.
+    :param default_format: the format of a file with an unknown suffix.
+    :return: the rows.
+    :raises InputFileError: naming file, line and the problem.
+    """
+    path = Path(path)
+    kind = detect_format(path, fmt, default_format)
+    lines = iter_lines(path, encoding)
+    if kind == "txt":
+        for n, line in enumerate(lines, start=1):
+            text = line.rstrip("\r\n")
+            if text.strip():
+                yield n, [text]
+    elif kind == "jsonl":
+        yield from _jsonl_rows(path, lines)
+    else:
+        yield from _csv_rows(path, lines, kind, header)
+
+
+def _jsonl_rows(path: Path, lines: Iterable[str]) -> Iterator[tuple[int, Any]]:
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        if n == 1:
+            line = line.lstrip("\ufeff")
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputFileError(
+                path, n, f"not valid JSON ({e.msg} at column {e.colno}). Fix: correct that line"
+            ) from None
+        except RecursionError:
+            raise InputFileError(path, n, "JSON nested too deeply") from None
+        if _SURROGATE_ESCAPE.search(line):
+            _check_surrogates(path, n, row)
+        yield n, row
+
+
+def _check_surrogates(path: Path, n: int, row: Any) -> None:
+    """Refuse JSON text holding an unpaired surrogate escape (not valid Unicode text)."""
+    try:
+        json.dumps(row, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e:
+        bad = e.object[e.start : e.end]
+        raise InputFileError(
+            path,
+            n,
+            f"JSON text holds a lone surrogate {bad!r} (half of a UTF-16 pair), which is not "
+            "valid Unicode. Fix: write the whole character (or its \\uXXXX\\uXXXX pair), "
+            "or remove it",
+        ) from None
+
+
+def sniff_delimiter(first_line: str, kind: str) -> str:
+    """The delimiter of a CSV/TSV file from its first line.
+
+    :param first_line: the first line. :param kind: ``csv`` or ``tsv``.
+    :return: tab for TSV; for CSV the most frequent of comma, tab and semicolon outside
+        quotes (comma on a tie).
+    """
+    if kind == "tsv":
+        return "\t"
+    unquoted = re.sub(r'"[^"]*"', "", first_line)
+    counts = {d: unquoted.count(d) for d in (",", "\t", ";")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] > 0 else ","
+
+
+def _csv_rows(
+    path: Path, lines: Iterator[str], kind: str, header: bool
+) -> Iterator[tuple[int, Any]]:
+    first = next(lines, None)
+    if first is None:
+        return
+    delimiter = sniff_delimiter(first.lstrip("\ufeff"), kind)
+    quoting: Literal[0, 3] = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+
+    def all_lines() -> Iterator[str]:
+        yield first.lstrip("\ufeff")
+        yield from lines
+
+    reader = csv.reader(all_lines(), delimiter=delimiter, quoting=quoting, strict=True)
+    names: list[str] | None = None
+    try:
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if header and names is None:
+                names = [c.strip() for c in row]
+                continue
+            if names is None:
+                yield reader.line_num, row
+                continue
+            if len(row) > len(names):
+                raise InputFileError(
+                    path,
+                    reader.line_num,
+                    f"row has {len(row)} columns but the header has {len(names)}. "
+                    f"Fix: quote values holding {_show(delimiter)}, or pass --no-header "
+                    "if the first line is data",
+                )
+            yield reader.line_num, dict(zip(names, row, strict=False))
+    except csv.Error as e:
+        raise InputFileError(
+            path, reader.line_num, f"broken CSV ({e}). Fix: check quoting"
+        ) from None
+
+
+def _show(delimiter: str) -> str:
+    return {"\t": "a tab", ",": "a comma", ";": "a semicolon"}.get(delimiter, repr(delimiter))
 
 
 def iter_records(
     path: str | Path,
-    text_field: str | None = None,
-    id_field: str | None = None,
+    text_field: str | int | None = None,
+    id_field: str | int | None = None,
     fmt: str | None = None,
+    header: bool = True,
+    encoding: str | None = None,
 ) -> Iterator[Record]:
     """Stream records from a file, one at a time (constant memory).
 
     :param path: a .txt (one text per line; blank lines skipped), .jsonl, .csv or .tsv file.
     :param text_field: the column/key holding the text (default: the first of
-        text, sentence, content, passage, body, question that exists).
+        text, sentence, content, passage, body, question that exists); with ``header=False``
+        a 0-based column index (default 0 for a one-column file).
     :param id_field: the column/key holding the id (default: ``id`` if present, else the
         line number).
     :param fmt: force a format: txt, jsonl, csv or tsv.
+    :param header: False for CSV/TSV files without a header row.
+    :param encoding: force an encoding instead of detecting UTF-8/16/32.
     :return: an iterator of records.
     :raises InputFileError: naming file, line and problem for a malformed row.
     """
     path = Path(path)
-    if not path.exists():
-        raise SentvecError(f"input file {str(path)!r} does not exist")
-    kind = _format(path, fmt)
-    with open(path, encoding="utf8", newline="") as f:
-        if kind == "txt":
-            for n, line in enumerate(f, start=1):
-                text = line.rstrip("\r\n")
-                if text.strip():
-                    yield Record(text, str(n))
-            return
-        if kind == "jsonl":
-            rows: Iterator[tuple[int, dict[str, Any]]] = _jsonl_rows(path, f)
-        else:
-            reader = csv.DictReader(f, delimiter="\t" if kind == "tsv" else ",")
-            rows = ((n, row) for n, row in enumerate(reader, start=2))
-        for n, row in rows:
+    for n, row in iter_rows(path, fmt, header, encoding):
+        if isinstance(row, list):
+            yield _list_record(path, n, row, text_field, id_field)
+        elif isinstance(row, dict):
             yield _record(path, n, row, text_field, id_field)
+        else:
+            raise InputFileError(
+                path,
+                n,
+                f"expected a JSON object, got {type(row).__name__}. Fix: write one "
+                '{"text": ...} object per line',
+            )
 
 
-def _jsonl_rows(path: Path, f: Any) -> Iterator[tuple[int, dict[str, Any]]]:
-    for n, line in enumerate(f, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputFileError(path, n, f"not valid JSON ({e.msg})") from None
-        if not isinstance(row, dict):
-            raise InputFileError(path, n, f"expected a JSON object, got {type(row).__name__}")
-        yield n, row
+def _index(path: Path, n: int, value: str | int, what: str) -> int:
+    if isinstance(value, int):
+        return value
+    if value.strip().isdigit():
+        return int(value)
+    raise InputFileError(
+        path, n, f"{what} {value!r} must be a 0-based column number for a file without a header"
+    )
+
+
+def _list_record(
+    path: Path, n: int, row: list[str], text_field: str | int | None, id_field: str | int | None
+) -> Record:
+    if text_field is None:
+        if len(row) > 1:
+            raise InputFileError(
+                path,
+                n,
+                f"the row has {len(row)} columns and no header names them. "
+                "Fix: pass --text-field N (0-based column number)",
+            )
+        ti = 0
+    else:
+        ti = _index(path, n, text_field, "--text-field")
+    ii = None if id_field is None else _index(path, n, id_field, "--id-field")
+    for i in (ti, ii):
+        if i is not None and not 0 <= i < len(row):
+            raise InputFileError(
+                path, n, f"no column {i} (the row has {len(row)} columns, numbered from 0)"
+            )
+    meta = {str(i): v for i, v in enumerate(row) if i not in (ti, ii)}
+    return Record(row[ti], row[ii] if ii is not None else str(n), meta)
 
 
 def _record(
-    path: Path, n: int, row: dict[str, Any], text_field: str | None, id_field: str | None
+    path: Path,
+    n: int,
+    row: dict[str, Any],
+    text_field: str | int | None,
+    id_field: str | int | None,
 ) -> Record:
-    key = text_field or next((c for c in TEXT_COLUMNS if c in row), None)
+    text_key = None if text_field is None else str(text_field)
+    key = text_key or next((c for c in TEXT_COLUMNS if c in row), None)
     if key is None or key not in row:
-        wanted = repr(text_field) if text_field else "one of " + ", ".join(TEXT_COLUMNS)
+        wanted = repr(text_key) if text_key else "one of " + ", ".join(TEXT_COLUMNS)
         raise InputFileError(
             path,
             n,
-            f"no text field {wanted}; fields are {sorted(row)}. Fix: pass --text-field NAME",
+            f"no text field {wanted}; fields are {sorted(map(str, row))}. "
+            "Fix: pass --text-field NAME",
         )
     text = row[key]
     if not isinstance(text, str):
-        raise InputFileError(path, n, f"field {key!r} is {type(text).__name__}, not text")
-    id_key = id_field or ("id" if "id" in row else ("_id" if "_id" in row else None))
-    if id_field and id_field not in row:
-        raise InputFileError(path, n, f"no id field {id_field!r}; fields are {sorted(row)}")
+        raise InputFileError(
+            path, n, f"field {key!r} is {type(text).__name__}, not text. Fix: quote it as text"
+        )
+    id_key = None if id_field is None else str(id_field)
+    if id_key and id_key not in row:
+        raise InputFileError(path, n, f"no id field {id_key!r}; fields are {sorted(map(str, row))}")
+    id_key = id_key or ("id" if "id" in row else ("_id" if "_id" in row else None))
     rid = str(row[id_key]) if id_key else str(n)
     meta = {k: v for k, v in row.items() if k not in (key, id_key)}
     return Record(text, rid, meta)
@@ -112,9 +409,55 @@ def _record(
 
 def read_records(
     path: str | Path,
-    text_field: str | None = None,
-    id_field: str | None = None,
+    text_field: str | int | None = None,
+    id_field: str | int | None = None,
     fmt: str | None = None,
+    header: bool = True,
+    encoding: str | None = None,
 ) -> list[Record]:
     """All records of a file in a list; see :func:`iter_records`."""
-    return list(iter_records(path, text_field, id_field, fmt))
+    return list(iter_records(path, text_field, id_field, fmt, header, encoding))
+
+
+def read_columns(
+    path: str | Path,
+    columns: Sequence[str | int],
+    header: bool = True,
+    fmt: str | None = None,
+    encoding: str | None = None,
+) -> list[list[str]]:
+    """The given columns of every row of a CSV, TSV or JSONL file (unknown suffix: TSV).
+
+    :param path: the file.
+    :param columns: column names (headed CSV/TSV, JSONL keys) or 0-based indices (no header).
+    :param header: False when a CSV/TSV file has no header row.
+    :param fmt: force a format. :param encoding: see :func:`iter_lines`.
+    :return: one list of strings per row, in ``columns`` order.
+    :raises InputFileError: naming file, line and the missing or empty column.
+    """
+    path = Path(path)
+    out = []
+    for line, row in iter_rows(path, fmt, header, encoding, default_format="tsv"):
+        values = []
+        for c in columns:
+            try:
+                value = row[c]
+            except (KeyError, IndexError, TypeError):
+                have = (
+                    sorted(map(str, row))
+                    if isinstance(row, dict)
+                    else f"{len(row)} columns"
+                    if isinstance(row, list)
+                    else type(row).__name__
+                )
+                raise InputFileError(
+                    path,
+                    line,
+                    f"no column {c!r} (row has {have}). Fix: name the right columns "
+                    "(--columns), or pass --no-header and column numbers",
+                ) from None
+            if value is None or str(value).strip() == "":
+                raise InputFileError(path, line, f"column {c!r} is empty")
+            values.append(str(value))
+        out.append(values)
+    return out

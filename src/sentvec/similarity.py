@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sentvec.errors import InvalidChoiceError
+from sentvec.errors import DimensionMismatchError, InvalidChoiceError, OutOfRangeError
 
 METRICS = ("cosine", "dot", "euclidean", "manhattan")
 _ROW_BLOCK = 256  # rows of `a` per block in the manhattan matrix: bounds the (rows, m, d) temp
@@ -18,7 +18,10 @@ _ROW_BLOCK = 256  # rows of `a` per block in the manhattan matrix: bounds the (r
 
 def _as2d(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
-    return x[None, :] if x.ndim == 1 else x
+    x = x[None, :] if x.ndim == 1 else x
+    if x.ndim != 2:
+        raise DimensionMismatchError("similarity", x.shape, ("n", "d"))  # type: ignore[arg-type]
+    return x
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -39,7 +42,7 @@ def pairwise_similarity(a: np.ndarray, b: np.ndarray, metric: str = "cosine") ->
     """
     a, b = _as2d(a), _as2d(b)
     if a.shape != b.shape:
-        raise ValueError(f"pairwise similarity needs equal shapes, got {a.shape} and {b.shape}")
+        raise DimensionMismatchError("pairwise similarity", a.shape, b.shape)
     metric = _check(metric)
     if metric == "cosine":
         return np.sum(_unit(a) * _unit(b), axis=1)
@@ -57,6 +60,8 @@ def similarity_matrix(a: np.ndarray, b: np.ndarray, metric: str = "cosine") -> n
     :return: (n, m) float32 similarities.
     """
     a, b = _as2d(a), _as2d(b)
+    if a.shape[1] != b.shape[1]:
+        raise DimensionMismatchError("similarity_matrix", a.shape, b.shape)
     metric = _check(metric)
     if metric == "cosine":
         return _unit(a) @ _unit(b).T
@@ -92,9 +97,13 @@ def top_k(
     :param corpus_size: n, when ``corpus`` is a function.
     :return: (scores, indices), each (q, k), best first.
     """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise OutOfRangeError("k", k, "a whole number >= 1 (results per query)", "pass e.g. k=10")
+    if corpus_chunk < 1:
+        raise OutOfRangeError("corpus_chunk", corpus_chunk, ">= 1")
     q = _as2d(queries)
     n = len(corpus) if corpus_size is None else corpus_size  # type: ignore[arg-type]
-    k = min(k, n)
+    k = min(int(k), n)
     best_s = np.full((len(q), k), -np.inf, dtype=np.float32)
     best_i = np.zeros((len(q), k), dtype=np.int64)
     if k <= 0:
@@ -105,6 +114,8 @@ def top_k(
         stop = min(start + corpus_chunk, n)
         rows = corpus(start, stop) if callable(corpus) else corpus[start:stop]
         rows = _as2d(rows)
+        if rows.shape[1] != q.shape[1]:
+            raise DimensionMismatchError("top_k", q.shape, rows.shape)
         scores = q @ _unit(rows).T if metric == "_cosine_q" else similarity_matrix(q, rows, metric)
         kk = min(k, stop - start)
         part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]  # (q, kk), unordered

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from sentvec.cli import apps, encode, evaluate, index, search, train
 from sentvec.errors import SentvecError
+
+try:  # typer >= 0.25 ships its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 app = typer.Typer(
     name="sentvec",
@@ -58,25 +63,64 @@ for _group in (search, encode, index, apps, evaluate, train):
     _group.register(app)
 
 
-def main() -> None:
-    """Entry point: user errors become one ``error:`` line (exit 2); bugs one line (exit 1)."""
+def _hide_flag_types() -> None:
+    """typer 0.29 prints ``<bool>`` after every flag in --help; a flag takes no value, so
+    show no type for it (a display-only patch, applied once)."""
+    from typer.core import TyperOption
+
+    original = TyperOption.display_type_rich
+    if getattr(original, "_sentvec_patched", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else original(self, ctx)
+
+    display_type_rich._sentvec_patched = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors (bad options, bad files, bad values) become one ``error:``
+    line and exit code 2; a bug prints one line saying so and how to see the traceback, exit 1.
+
+    :param argv: the arguments (default: ``sys.argv[1:]``).
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        app()
+        code = app(args=args, prog_name="sentvec", standalone_mode=False)
     except SentvecError as e:
-        typer.echo(f"error: {e}", err=True)
+        _fail(str(e), 2)
+    except click_errors.NoArgsIsHelpError as e:
+        typer.echo(e.ctx.get_help() if e.ctx else "", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except click_errors.UsageError as e:
+        hint = f" Fix: see `{e.ctx.command_path} --help`." if e.ctx else ""
+        _fail(f"{e.format_message().rstrip('.')}.{hint}", 2)
+    except click_errors.ClickException as e:
+        _fail(e.format_message(), 2)
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:  # `sentvec encode ... | head`: the reader left; not an error
+        sys.stderr.close()
+        sys.exit(0)
     except Exception as e:
-        if os.environ.get("SENTVEC_DEBUG") or "--debug" in sys.argv:
+        if os.environ.get("SENTVEC_DEBUG") or "--debug" in args:
             raise
-        typer.echo(
-            f"error: unexpected {type(e).__name__}: {e}. This is a bug in sentvec; "
+        _fail(
+            f"unexpected {type(e).__name__}: {e}. This is a bug in sentvec; "
             "run again with --debug (or SENTVEC_DEBUG=1) for the traceback and report it.",
-            err=True,
+            1,
         )
-        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    sys.exit(code)
 
 
 __all__ = ["app", "main"]

@@ -26,7 +26,7 @@ def _check_backend(value: str | None) -> str | None:
 
 ModelOpt = Annotated[
     str | None,
-    typer.Option("--model", "-m", help="Model folder or hub id [default: all-MiniLM-L6-v2]."),
+    typer.Option("--model", "-m", help="Model folder or hub id (default: all-MiniLM-L6-v2)."),
 ]
 BackendOpt = Annotated[
     str,
@@ -44,7 +44,7 @@ MaxTokensOpt = Annotated[
         "--max-tokens",
         min=1,
         help="Token budget per batch (rows x longest row) "
-        "[default: the backend's own, see BENCHMARKS.md].",
+        "(default: the backend's own, see BENCHMARKS.md).",
     ),
 ]
 TextFieldOpt = Annotated[
@@ -57,7 +57,8 @@ IdFieldOpt = Annotated[
     str | None,
     typer.Option(
         "--id-field",
-        help="JSONL key / CSV column holding the id [default: id, else the line number].",
+        help="JSONL key / CSV column (name, or index with --no-header) of the id "
+        "(default: id, else the line number).",
     ),
 ]
 ColumnsOpt = Annotated[
@@ -66,7 +67,13 @@ ColumnsOpt = Annotated[
         "--columns", help="Comma-separated column names (or 0-based indices with --no-header)."
     ),
 ]
-HeaderOpt = Annotated[bool, typer.Option("--header/--no-header", help="CSV/TSV has a header row.")]
+HeaderOpt = Annotated[
+    bool,
+    typer.Option(
+        "--header/--no-header",
+        help="CSV/TSV has a header row; with --no-header name columns by 0-based index.",
+    ),
+]
 InputArg = Annotated[Path, typer.Argument(help="Input: .txt, .jsonl, .csv or .tsv.")]
 
 DEFAULT_BACKEND = "torch"
@@ -91,3 +98,82 @@ def parse_columns(value: str | None, default: tuple[str, ...], header: bool) -> 
             f"--columns needs {len(default)} columns ({', '.join(default)}), got {value!r}"
         )
     return [int(p) if not header and p.isdigit() else p for p in parts]
+
+
+def check_output(path: Path | None, what: str = "--out", suffixes: tuple[str, ...] = ()) -> None:
+    """Refuse an output file path before any work is done: a folder, a missing parent
+    folder, or a suffix the command cannot write.
+
+    :param path: the path (None: nothing to check). :param what: the option, for the message.
+    :param suffixes: allowed suffixes (empty: any).
+    :raises SentvecError: naming the path and the fix.
+    """
+    if path is None:
+        return
+    if path.is_dir():
+        raise SentvecError(
+            f"{what} {str(path)!r} is a folder. Fix: give a file name, e.g. {str(path / 'out')!r}"
+            + (suffixes[0] if suffixes else "")
+        )
+    if not path.parent.is_dir():
+        raise SentvecError(
+            f"{what} {str(path)!r}: the folder {str(path.parent)!r} does not exist. "
+            f"Fix: create it first (mkdir -p {path.parent}) or choose another path"
+        )
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise SentvecError(
+            f"{what} {str(path)!r} has an unknown suffix. Fix: use one of {', '.join(suffixes)}"
+        )
+
+
+def check_output_folder(path: Path, what: str = "--out") -> None:
+    """Refuse an output folder path that is an existing file.
+
+    :param path: the folder. :param what: the option, for the message.
+    :raises SentvecError: naming the path and the fix.
+    """
+    if path.exists() and not path.is_dir():
+        raise SentvecError(f"{what} {str(path)!r} is a file. Fix: give a folder path")
+
+
+def check_range(
+    what: str, value: float | None, low: float, high: float | None = None, fix: str = ""
+) -> None:
+    """Refuse a number outside ``[low, high]`` (or below ``low`` when high is None).
+
+    :param what: the option name. :param value: the value (None: not given, nothing to check).
+    :param low: the smallest allowed. :param high: the largest allowed.
+    :param fix: how to fix it (default: the range).
+    :raises OutOfRangeError: naming the option, value and range.
+    """
+    import math
+
+    from sentvec.errors import OutOfRangeError
+
+    if value is None:
+        return
+    if math.isnan(value) or value < low or (high is not None and value > high):
+        valid = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+        raise OutOfRangeError(what, value, valid, fix or f"pass {what} {valid}")
+
+
+COSINE_RANGE = (-1.0, 1.0)  # a cosine similarity threshold
+
+
+def require_rows(rows: list, path: Path, what: str = "texts") -> None:
+    """Refuse an input that gave no rows (an empty file, or only blank lines).
+
+    :param rows: the rows read. :param path: the file. :param what: what was expected.
+    :raises EmptyInputError: naming the file.
+    """
+    from sentvec.io import EmptyInputError
+
+    if not rows:
+        raise EmptyInputError(path, what)
+
+
+def emit_json(data: object) -> None:
+    """Print one JSON document on stdout (for --json)."""
+    import json
+
+    typer.echo(json.dumps(data, ensure_ascii=False))

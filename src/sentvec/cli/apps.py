@@ -4,61 +4,88 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from sentvec.cli._options import (
+    COSINE_RANGE,
+    DEFAULT_BACKEND,
+    BackendOpt,
+    HeaderOpt,
     IdFieldOpt,
+    JsonOpt,
     ModelOpt,
     TextFieldOpt,
+    check_output,
+    check_range,
+    emit_json,
     load_encoder,
+    require_rows,
 )
 
-if TYPE_CHECKING:
-    pass
+_ROWS_OUT = (".jsonl", ".csv", ".tsv")
 
 
 def dedup(
     file: Annotated[Path, typer.Argument(help="Input: .txt, .jsonl, .csv or .tsv.")],
     threshold: Annotated[
-        float, typer.Option(help="Cosine similarity from which texts are duplicates.")
+        float, typer.Option(help="Cosine similarity (-1..1) from which texts are duplicates.")
     ] = 0.9,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Groups as .jsonl or .csv [default: JSONL on stdout]."),
+        typer.Option("--out", "-o", help="Groups as .jsonl or .csv (default: JSONL on stdout)."),
     ] = None,
     keep: Annotated[
         Path | None,
         typer.Option("--keep", help="Write the rows to keep (one per group, and all others) here."),
     ] = None,
-    k: Annotated[int, typer.Option("-k", min=1, help="Neighbours examined per text.")] = 10,
+    k: Annotated[
+        int, typer.Option("-k", "--top-k", min=1, help="Neighbours (results) examined per text.")
+    ] = 10,
     exact: Annotated[
         bool | None,
         typer.Option(
-            "--exact/--approximate", help="Neighbour search [default: exact below 20,000 texts]."
+            "--exact/--approximate", help="Neighbour search (default: exact below 20,000 texts)."
         ),
     ] = None,
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
+    header: HeaderOpt = True,
     model: ModelOpt = None,
+    backend: BackendOpt = DEFAULT_BACKEND,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Find duplicate and paraphrase groups (nearest-neighbour candidates, connected groups)."""
+    """Find duplicate and paraphrase groups (nearest-neighbour candidates, connected groups).
+
+    Example: sentvec dedup questions.txt --threshold 0.9 --keep unique.txt
+    """
     from sentvec.apps.dedup import find_duplicates
     from sentvec.apps.output import write_groups, write_records
     from sentvec.io import read_records
 
-    records = read_records(file, text_field=text_field, id_field=id_field)
+    check_range("--threshold", threshold, *COSINE_RANGE)
+    check_output(out, suffixes=_ROWS_OUT)
+    check_output(keep, "--keep", suffixes=(".txt", *_ROWS_OUT))
+    records = read_records(file, text_field=text_field, id_field=id_field, header=header)
+    require_rows(records, file)
     result = find_duplicates(
-        [r.text for r in records], threshold, encoder=load_encoder(model), k=k, exact=exact
+        [r.text for r in records],
+        threshold,
+        encoder=load_encoder(model, backend),
+        k=k,
+        exact=exact,
     )
     write_groups(result, records, out)
     if keep is not None:
         write_records([records[i] for i in result.keep_indices()], keep)
-    dropped = len(records) - len(result.keep_indices())
+    kept = len(result.keep_indices())
+    if as_json and out is not None:
+        emit_json({"groups": len(result.groups), "pairs": len(result.pairs), "kept": kept,
+                   "rows": len(records), "out": str(out)})  # fmt: skip
     typer.echo(
         f"{len(result.groups)} groups, {len(result.pairs)} pairs >= {threshold}; "
-        f"keeping {len(records) - dropped} of {len(records)} rows",
+        f"keeping {kept} of {len(records)} rows",
         err=True,
     )
 
@@ -66,19 +93,24 @@ def dedup(
 def cluster(
     file: Annotated[Path, typer.Argument(help="Input: .txt, .jsonl, .csv or .tsv.")],
     method: Annotated[str, typer.Option(help="kmeans, agglomerative or community.")] = "kmeans",
-    k: Annotated[
+    clusters: Annotated[
         int | None,
-        typer.Option("-k", help="k-means clusters [default: best silhouette in 2..--k-max]."),
+        typer.Option(
+            "--clusters",
+            "-n",
+            min=1,
+            help="k-means clusters (default: best silhouette in 2..--k-max).",
+        ),
     ] = None,
-    k_max: Annotated[int, typer.Option(help="Largest k tried when choosing k.")] = 10,
+    k_max: Annotated[int, typer.Option(min=2, help="Largest k tried when choosing k.")] = 10,
     threshold: Annotated[
         float | None,
         typer.Option(
-            help="agglomerative: cosine distance "
-            "(default 0.5); community: cosine similarity (default 0.75)."
+            help="agglomerative: cosine distance 0..2 "
+            "(default 0.5); community: cosine similarity -1..1 (default 0.75)."
         ),
     ] = None,
-    min_size: Annotated[int, typer.Option(help="community: smallest community.")] = 3,
+    min_size: Annotated[int, typer.Option(min=1, help="community: smallest community.")] = 3,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Per-row labels as .jsonl or .csv.")
     ] = None,
@@ -91,20 +123,45 @@ def cluster(
     ] = "auto",
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
+    header: HeaderOpt = True,
     model: ModelOpt = None,
+    backend: BackendOpt = DEFAULT_BACKEND,
     as_json: Annotated[bool, typer.Option("--json", help="Clusters as JSON lines.")] = False,
 ) -> None:
-    """Cluster texts; describe each cluster by keywords (c-TF-IDF) and central examples."""
+    """Cluster texts; describe each cluster by keywords (c-TF-IDF) and central examples.
+
+    Example: sentvec cluster news.csv --clusters 4 --map news.png
+    """
     from sentvec.apps.cluster import cluster as run_cluster
     from sentvec.apps.output import write_rows
+    from sentvec.errors import InvalidChoiceError
     from sentvec.io import read_records
 
-    records = read_records(file, text_field=text_field, id_field=id_field)
+    methods = ("kmeans", "agglomerative", "community")
+    if method not in methods:
+        raise InvalidChoiceError("--method", method, methods)
+    if map_method not in ("auto", "umap", "pca"):
+        raise InvalidChoiceError("--map-method", map_method, ("auto", "umap", "pca"))
+    check_range(
+        "--threshold", threshold, *((0.0, 2.0) if method == "agglomerative" else COSINE_RANGE)
+    )
+    check_output(out, suffixes=_ROWS_OUT)
+    check_output(map_png, "--map", suffixes=(".png",))
+    records = read_records(file, text_field=text_field, id_field=id_field, header=header)
+    require_rows(records, file)
     texts = [r.text for r in records]
-    encoder = load_encoder(model)
+    if clusters is not None and clusters > len(texts):
+        check_range("--clusters", clusters, 1, len(texts), "ask for at most one cluster per text")
+    encoder = load_encoder(model, backend)
     vectors = encoder.encode(texts, show_progress=len(texts) >= 1000)
     result = run_cluster(
-        texts, method, k=k, k_max=k_max, threshold=threshold, min_size=min_size, vectors=vectors
+        texts,
+        method,
+        k=clusters,
+        k_max=k_max,
+        threshold=threshold,
+        min_size=min_size,
+        vectors=vectors,
     )
     for c in result.clusters:
         row = {
@@ -151,27 +208,53 @@ def classify(
             "--template", help="Template with {} for the label; repeat to average several."
         ),
     ] = None,
-    temperature: Annotated[float, typer.Option(help="Softmax temperature.")] = 0.05,
+    temperature: Annotated[float, typer.Option(help="Softmax temperature (> 0).")] = 0.05,
     multi_label: Annotated[
         bool,
         typer.Option("--multi-label", help="Every label whose similarity reaches --threshold."),
     ] = False,
-    threshold: Annotated[float, typer.Option(help="Multi-label cut-off (cosine).")] = 0.3,
+    threshold: Annotated[float, typer.Option(help="Multi-label cut-off (cosine, -1..1).")] = 0.3,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help=".jsonl or .csv [default: JSONL on stdout].")
+        Path | None, typer.Option("--out", "-o", help=".jsonl or .csv (default: JSONL on stdout).")
     ] = None,
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
+    header: HeaderOpt = True,
     model: ModelOpt = None,
+    backend: BackendOpt = DEFAULT_BACKEND,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Zero-shot labels: the label whose template sentence is closest in meaning."""
+    """Zero-shot labels: the label whose template sentence is closest in meaning.
+
+    Example: sentvec classify news.csv --labels World,Sports,Business,Sci/Tech
+    """
     from sentvec.apps.classify import DEFAULT_TEMPLATE
     from sentvec.apps.classify import classify as run_classify
     from sentvec.apps.output import write_rows
+    from sentvec.errors import SentvecError
     from sentvec.io import read_records
 
     names = [x.strip() for x in labels.split(",") if x.strip()]
-    records = read_records(file, text_field=text_field, id_field=id_field)
+    if not names:
+        raise SentvecError(f"--labels {labels!r} names no label. Fix: e.g. --labels sports,news")
+    check_range("--threshold", threshold, *COSINE_RANGE)
+    if not temperature > 0:
+        check_range(
+            "--temperature", temperature, 1e-9, fix="pass a small positive value, e.g. 0.05"
+        )
+    for t in template or []:
+        try:
+            ok = "{}" in t and t.format("label") != t
+        except (KeyError, IndexError, ValueError):
+            ok = False
+        if not ok:
+            raise SentvecError(
+                f"--template {t!r} needs exactly one {{}} for the label (and no other braces). "
+                "Fix: e.g. --template 'This text is about {}.'"
+            )
+    check_output(out, suffixes=_ROWS_OUT)
+    records = read_records(file, text_field=text_field, id_field=id_field, header=header)
+    require_rows(records, file)
     results = run_classify(
         [r.text for r in records],
         names,
@@ -179,7 +262,7 @@ def classify(
         temperature=temperature,
         multi_label=multi_label,
         threshold=threshold,
-        encoder=load_encoder(model),
+        encoder=load_encoder(model, backend),
     )
     csv_out = out is not None and out.suffix.lower() in (".csv", ".tsv")
     rows = []
@@ -191,6 +274,8 @@ def classify(
         )
         rows.append({"id": r.id, "label": c.label, "labels": c.labels, "text": r.text, **scores})
     write_rows(rows, out)
+    if as_json and out is not None:
+        emit_json({"rows": len(rows), "out": str(out)})
 
 
 def register(app: typer.Typer) -> None:

@@ -5,21 +5,26 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from sentvec.cli._options import (
+    DEFAULT_BACKEND,
     BackendOpt,
+    HeaderOpt,
+    IdFieldOpt,
+    JsonOpt,
     MaxTokensOpt,
     ModelOpt,
     TextFieldOpt,
+    check_output,
+    check_output_folder,
+    emit_json,
     load_encoder,
+    require_rows,
 )
 from sentvec.errors import SentvecError
-
-if TYPE_CHECKING:
-    pass
 
 
 def encode(
@@ -29,39 +34,58 @@ def encode(
         typer.Option(
             "--out",
             "-o",
-            help="Output .npy or .jsonl [default: stdout "
-            "JSONL]; a folder (no .npy/.jsonl suffix) streams resumable shards.",
+            help="Output .npy or .jsonl (default: stdout "
+            "JSONL); a folder (no .npy/.jsonl suffix) streams resumable shards.",
         ),
     ] = None,
     text: Annotated[
         list[str] | None, typer.Option("--text", "-t", help="Inline text (repeatable).")
     ] = None,
     text_field: TextFieldOpt = None,
+    id_field: IdFieldOpt = None,
+    header: HeaderOpt = True,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     max_tokens: MaxTokensOpt = None,
     shard_size: Annotated[
         int, typer.Option("--shard-size", min=1, help="Records per shard (folder output).")
     ] = 10_000,
     model: ModelOpt = None,
-    backend: BackendOpt = "torch",
+    backend: BackendOpt = DEFAULT_BACKEND,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Embed texts from a file (or --text) into .npy or JSONL vectors, or shards in a folder."""
-    from sentvec.io import Record, read_records
+    """Embed texts from a file (or --text) into .npy or JSONL vectors, or shards in a folder.
+
+    Example: sentvec encode faq.csv --out vectors.npy
+    """
+    from sentvec.io import Record, check_input_file, read_records
 
     if file is None and not text:
         raise SentvecError("nothing to encode: give a FILE or at least one --text")
+    if file is not None:
+        check_input_file(file)
     if file is not None and out is not None and out.suffix not in (".npy", ".jsonl"):
         from sentvec.bulk import encode_to_shards
 
+        check_output_folder(out)
         result = encode_to_shards(
             load_encoder(model, backend),
             file,
             out,
             text_field=text_field,
+            id_field=id_field,
+            header=header,
             shard_size=shard_size,
             batch_size=batch_size,
             max_tokens=max_tokens,
         )
+        summary = {
+            "out": str(out),
+            "rows": result.rows,
+            "shards": result.shards,
+            "resumed": result.resumed_from,
+        }
+        if as_json:
+            emit_json(summary)
         typer.echo(
             f"{result.rows} vectors in {result.shards} shards in {out} "
             f"({result.rows - result.resumed_from} encoded now, {result.resumed_from} "
@@ -69,11 +93,14 @@ def encode(
             err=True,
         )
         return
+    check_output(out, suffixes=(".npy", ".jsonl"))
     records = (
-        read_records(file, text_field)
+        read_records(file, text_field, id_field, header=header)
         if file
         else [Record(t, str(i)) for i, t in enumerate(text or [], 1)]
     )
+    if file is not None:
+        require_rows(records, file)
     vectors = load_encoder(model, backend).encode(
         [r.text for r in records],
         batch_size=batch_size,
@@ -95,6 +122,8 @@ def encode(
             if out:
                 stream.close()
     if out is not None:
+        if as_json:
+            emit_json({"out": str(out), "rows": len(records), "dim": int(vectors.shape[1])})
         typer.echo(f"wrote {len(records)} vectors of dim {vectors.shape[1]} to {out}", err=True)
 
 
@@ -102,17 +131,29 @@ def similarity(
     a: Annotated[str, typer.Argument(help="First text.")],
     b: Annotated[str, typer.Argument(help="Second text.")],
     metric: Annotated[
-        str | None, typer.Option(help="cosine, dot, euclidean or manhattan [default: the model's].")
+        str | None, typer.Option(help="cosine, dot, euclidean or manhattan (default: the model's).")
     ] = None,
     model: ModelOpt = None,
-    backend: BackendOpt = "torch",
+    backend: BackendOpt = DEFAULT_BACKEND,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Similarity of two texts (negative distance for euclidean/manhattan)."""
-    from sentvec.similarity import pairwise_similarity
+    """Similarity of two texts (negative distance for euclidean/manhattan).
 
+    Example: sentvec similarity "I forgot my password" "How do I reset my password?"
+    """
+    from sentvec.similarity import METRICS, pairwise_similarity
+
+    if metric is not None and metric not in METRICS:
+        from sentvec.errors import InvalidChoiceError
+
+        raise InvalidChoiceError("--metric", metric, METRICS)
     encoder = load_encoder(model, backend)
     va, vb = encoder.encode([a, b])
-    score = pairwise_similarity(va[None], vb[None], metric or encoder.spec.similarity)[0]
+    used = metric or encoder.spec.similarity
+    score = float(pairwise_similarity(va[None], vb[None], used)[0])
+    if as_json:
+        emit_json({"a": a, "b": b, "metric": used, "score": round(score, 6)})
+        return
     typer.echo(f"{score:.4f}")
 
 
@@ -120,13 +161,21 @@ def export(
     model: Annotated[str | None, typer.Argument(help="Model folder or hub id.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write.")] = Path("onnx-model"),
     int8: Annotated[bool, typer.Option("--int8", help="Also write model_int8.onnx.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Export a model to ONNX (one graph: transformer, pooling, dense, normalize) in a folder
-    that loads with `--backend onnx` without torch."""
+    that loads with `--backend onnx` without torch.
+
+    Example: sentvec export --out onnx-model --int8
+    """
     from sentvec.backends.onnx_export import export_folder
 
+    check_output_folder(out)
     folder = export_folder(model, out, int8=int8)
     files = sorted(p.name for p in folder.glob("*.onnx"))
+    if as_json:
+        emit_json({"folder": str(folder), "files": files})
+        return
     typer.echo(
         f"wrote {', '.join(files)} to {folder}; load it with "
         f"sentvec.load({str(folder)!r}, backend={'onnx-int8' if int8 else 'onnx'!r})"
@@ -135,14 +184,20 @@ def export(
 
 def info(
     model: Annotated[str | None, typer.Argument(help="Model folder or hub id.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Describe a model: where it is, pooling, dimension, limits, prompts (no weights loaded)."""
+    """Describe a model: where it is, pooling, dimension, limits, prompts (no weights loaded).
+
+    Example: sentvec info sentence-transformers/all-MiniLM-L6-v2
+    """
     from sentvec import hub
-    from sentvec.config import read_spec, spec_to_dict
+    from sentvec.config import _read_json, check_weights, read_spec, spec_to_dict
 
     folder = hub.resolve(model)
-    details = spec_to_dict(read_spec(folder))
-    cfg = json.loads((Path(details["transformer_path"]) / "config.json").read_text(encoding="utf8"))
+    spec = read_spec(folder)
+    check_weights(spec)
+    details = spec_to_dict(spec)
+    cfg = _read_json(spec.transformer_path / "config.json")
     details = {
         "model": model or hub.DEFAULT_MODEL,
         "folder": str(folder),
@@ -151,6 +206,9 @@ def info(
         "layers": cfg.get("num_hidden_layers"),
         **details,
     }
+    if as_json:
+        emit_json(details)
+        return
     for key, value in details.items():
         typer.echo(f"{key:20s} {json.dumps(value) if not isinstance(value, str) else value}")
 

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sentvec.cli._options import (
+    COSINE_RANGE,
     BackendOpt,
     ColumnsOpt,
     HeaderOpt,
     JsonOpt,
     ModelOpt,
+    check_range,
     load_encoder,
     parse_columns,
 )
@@ -32,7 +34,10 @@ def eval_sts(
     backend: BackendOpt = "torch",
     as_json: Annotated[bool, typer.Option("--json", help="Print all metrics as JSON.")] = False,
 ) -> None:
-    """Spearman/Pearson x 100 between similarity and gold scores, for each metric."""
+    """Spearman/Pearson x 100 between similarity and gold scores, for each metric.
+
+    Example: sentvec eval sts sts-test.tsv --json
+    """
     from sentvec.evaluate.sts import STSEvaluator
 
     evaluator = STSEvaluator.from_file(file, name="sts")
@@ -69,7 +74,10 @@ def eval_retrieval(
     backend: BackendOpt = "torch",
     as_json: JsonOpt = False,
 ) -> None:
-    """Retrieval: MRR@10, nDCG@10, Recall@1/10/100, MAP@100 (exact search)."""
+    """Retrieval: MRR@10, nDCG@10, Recall@1/10/100, MAP@100 (exact search).
+
+    Example: sentvec eval retrieval scifact/ --split test
+    """
     from sentvec.evaluate.retrieval import RetrievalEvaluator
 
     evaluator = RetrievalEvaluator.from_folder(folder, split)
@@ -82,7 +90,7 @@ def eval_pairs(
     columns: ColumnsOpt = None,
     header: HeaderOpt = True,
     threshold: Annotated[
-        float | None, typer.Option(help="Also score this fixed cosine threshold.")
+        float | None, typer.Option(help="Also score this fixed cosine threshold (-1..1).")
     ] = None,
     model: ModelOpt = None,
     backend: BackendOpt = "torch",
@@ -90,9 +98,13 @@ def eval_pairs(
 ) -> None:
     """Paraphrase / duplicate classification: accuracy, F1, average precision, thresholds.
 
-    Columns default to sentence1,sentence2,label (MSRP: "#1 String,#2 String,Quality")."""
+    Columns default to sentence1,sentence2,label (MSRP: "#1 String,#2 String,Quality").
+
+    Example: sentvec eval pairs msrp.tsv --columns "#1 String,#2 String,Quality"
+    """
     from sentvec.evaluate.pairs import PairClassificationEvaluator, read_pairs
 
+    check_range("--threshold", threshold, *COSINE_RANGE)
     cols = parse_columns(columns, ("sentence1", "sentence2", "label"), header)
     evaluator = PairClassificationEvaluator(read_pairs(file, cols, header), threshold=threshold)
     _print_metrics(evaluator(load_encoder(model, backend)), evaluator.primary_metric, as_json)
@@ -107,7 +119,10 @@ def eval_triplets(
     backend: BackendOpt = "torch",
     as_json: JsonOpt = False,
 ) -> None:
-    """Triplet accuracy: share of anchors closer to their positive than to their negative."""
+    """Triplet accuracy: share of anchors closer to their positive than to their negative.
+
+    Example: sentvec eval triplets triplets.csv --no-header --columns 0,1,2
+    """
     from sentvec.evaluate.triplets import TripletEvaluator
 
     cols = parse_columns(columns, ("anchor", "positive", "negative"), header)
@@ -124,7 +139,10 @@ def eval_clusters(
     backend: BackendOpt = "torch",
     as_json: JsonOpt = False,
 ) -> None:
-    """Clustering: k-means (k = number of labels) and V-measure against the labels."""
+    """Clustering: k-means (k = number of labels) and V-measure against the labels.
+
+    Example: sentvec eval clusters news.csv --columns text,label
+    """
     from sentvec.evaluate.clustering import ClusteringEvaluator
 
     cols = parse_columns(columns, ("text", "label"), header)

@@ -10,9 +10,13 @@ import typer
 
 from sentvec.cli._options import (
     BackendOpt,
+    HeaderOpt,
+    IdFieldOpt,
+    KOpt,
     ModelOpt,
     TextFieldOpt,
     load_encoder,
+    require_rows,
 )
 
 if TYPE_CHECKING:
@@ -34,21 +38,30 @@ def search(
             help="Search this file (txt/JSONL/CSV) instead of the shipped knowledge base.",
         ),
     ] = None,
-    k: Annotated[int, typer.Option("-k", help="Hits per query.", min=1)] = 3,
+    k: KOpt = 3,
     text_field: TextFieldOpt = None,
+    id_field: IdFieldOpt = None,
+    header: HeaderOpt = True,
     model: ModelOpt = None,
     backend: BackendOpt = "torch",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per hit.")] = False,
 ) -> None:
-    """Semantic search: find the entries closest in meaning to each query."""
+    """Semantic search: find the entries closest in meaning to each query.
+
+    Example: sentvec search "How do I reset my password?" -k 3
+    """
+    from sentvec.io import read_records
+
+    records = None
+    if file is not None:  # read (and check) the file before the model loads
+        records = read_records(file, text_field=text_field, id_field=id_field, header=header)
+        require_rows(records, file)
     encoder = load_encoder(model, backend)
-    if file is None:
+    if records is None:
         results = _search_knowledge_base(encoder, query, k)
     else:
         from sentvec.apps.search import search_records
-        from sentvec.io import read_records
 
-        records = read_records(file, text_field=text_field)
         results = [
             [(s, r.id, r.text, r.metadata) for s, r in hits]
             for hits in search_records(encoder, records, query, k)

@@ -9,11 +9,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sentvec.cli._options import (
+    COSINE_RANGE,
+    DEFAULT_BACKEND,
+    BackendOpt,
     ColumnsOpt,
     HeaderOpt,
+    JsonOpt,
     ModelOpt,
+    check_output,
+    check_range,
+    emit_json,
     load_encoder,
     parse_columns,
+    require_rows,
 )
 
 if TYPE_CHECKING:
@@ -25,10 +33,14 @@ def train(
     resume: Annotated[
         bool, typer.Option("--resume/--no-resume", help="Continue from the last checkpoint.")
     ] = True,
+    as_json: JsonOpt = False,
 ) -> None:
     """Fine-tune a model from a config file; save it (with a model card) to OUTPUT_DIR/model.
 
-    Multi-process: torchrun --nproc-per-node 2 -m sentvec train CONFIG"""
+    Multi-process: torchrun --nproc-per-node 2 -m sentvec train CONFIG
+
+    Example: sentvec train examples/stsb.toml
+    """
     from sentvec.train.config import build_data, build_evaluator, build_losses, load_config
     from sentvec.train.trainer import Trainer
 
@@ -49,7 +61,9 @@ def train(
         Path(cfg.training.output_dir) / "model",
         base_model=cfg.model or "sentence-transformers/all-MiniLM-L6-v2",
     )
-    if trainer.rank == 0:
+    if trainer.rank == 0 and as_json:
+        emit_json({"steps": state.step, "best": state.best, "model": str(folder)})
+    elif trainer.rank == 0:
         best = f", best {state.best:.4f}" if state.best is not None else ""
         typer.echo(f"trained {state.step} steps{best}; model saved to {folder}")
 
@@ -74,19 +88,30 @@ def mine_negatives(
         float | None, typer.Option(help="Skip candidates scored above this.")
     ] = None,
     model: ModelOpt = None,
+    backend: BackendOpt = DEFAULT_BACKEND,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Mine hard negatives with the current model, guarding against false negatives."""
+    """Mine hard negatives with the current model, guarding against false negatives.
+
+    Example: sentvec mine-negatives pairs.csv --out triplets.jsonl --num-negatives 2
+    """
     from sentvec.evaluate.files import read_columns
     from sentvec.io import read_records
     from sentvec.train.mining import mine_hard_negatives, rows_to_jsonl
 
+    check_range("--margin", margin, -2.0, 2.0)
+    check_range("--max-score", max_score, *COSINE_RANGE)
+    check_output(out, suffixes=(".jsonl",))
     pairs = [
         (r[0], r[1])
         for r in read_columns(file, parse_columns(columns, ("anchor", "positive"), header), header)
     ]
+    require_rows(pairs, file, "(anchor, positive) pairs")
     texts = [r.text for r in read_records(corpus)] if corpus else None
+    if corpus is not None:
+        require_rows(texts or [], corpus)
     rows, dropped = mine_hard_negatives(
-        load_encoder(model),
+        load_encoder(model, backend),
         pairs,
         texts,
         num_negatives=num_negatives,
@@ -97,6 +122,8 @@ def mine_negatives(
     with open(out, "w", encoding="utf8") as f:
         for obj in rows_to_jsonl(rows):
             f.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    if as_json:
+        emit_json({"rows": len(rows), "dropped": dropped, "out": str(out)})
     typer.echo(
         f"wrote {len(rows)} rows to {out}; {dropped} pair(s) had too few negatives", err=True
     )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sentvec.evaluate.files import read_columns
+from sentvec.io import EmptyInputError
 
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
@@ -29,6 +30,8 @@ def read_clusters(
     """:param path: CSV/TSV/JSONL file. :param columns: text and label columns.
     :param header: False for files without a header row. :return: the data."""
     rows = read_columns(path, columns, header)
+    if len(rows) < 2:
+        raise EmptyInputError(path, "labelled texts (clustering needs at least 2)")
     return ClusterData([r[0] for r in rows], [r[1] for r in rows])
 
 

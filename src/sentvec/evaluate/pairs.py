@@ -11,6 +11,7 @@ import numpy as np
 
 from sentvec.errors import SentvecError
 from sentvec.evaluate.files import read_columns
+from sentvec.io import EmptyInputError
 from sentvec.similarity import pairwise_similarity
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ def read_pairs(
     :return: the pairs.
     """
     rows = read_columns(path, columns, header)
+    if not rows:
+        raise EmptyInputError(path, "sentence pairs")
     labels = []
     for i, r in enumerate(rows):
         if r[2].strip() not in ("0", "1"):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sentvec.errors import SentvecError
-from sentvec.io import InputFileError
+from sentvec.io import EmptyInputError, InputFileError, iter_rows
 from sentvec.similarity import top_k
 
 if TYPE_CHECKING:
@@ -35,6 +34,11 @@ def read_beir(folder: str | Path, split: str = "test") -> RetrievalData:
     :return: the data.
     """
     root = Path(folder)
+    if not root.is_dir():
+        raise SentvecError(
+            f"{str(root)!r} is not a folder. Fix: give a BEIR folder holding corpus.jsonl, "
+            "queries.jsonl and qrels/SPLIT.tsv."
+        )
     qrels_file = root / "qrels" / f"{split}.tsv"
     for needed in (root / "corpus.jsonl", root / "queries.jsonl", qrels_file):
         if not needed.exists():
@@ -43,39 +47,38 @@ def read_beir(folder: str | Path, split: str = "test") -> RetrievalData:
                 "a folder with corpus.jsonl, queries.jsonl and qrels/SPLIT.tsv."
             )
     qrels: dict[str, dict[str, int]] = {}
-    with open(qrels_file, encoding="utf8") as f:
-        for n, line in enumerate(f, start=1):
-            parts = line.rstrip("\n").split("\t")
-            if not line.strip():
-                continue
-            try:
-                qid, did, grade = parts[0], parts[1], int(float(parts[-1]))
-            except (IndexError, ValueError):
-                if n == 1:
-                    continue  # a header row
-                raise InputFileError(
-                    qrels_file, n, f"expected query-id, corpus-id, score; got {line.strip()!r:.80}"
-                ) from None
-            qrels.setdefault(qid, {})[did] = grade
+    for n, parts in iter_rows(qrels_file, fmt="tsv", header=False):
+        try:
+            qid, did, grade = parts[0], parts[1], int(float(parts[-1]))
+        except (IndexError, ValueError, OverflowError):
+            if n == 1:
+                continue  # a header row
+            raise InputFileError(
+                qrels_file, n, f"expected query-id, corpus-id, score; got {parts!r:.80}"
+            ) from None
+        qrels.setdefault(qid, {})[did] = grade
+    if not qrels:
+        raise EmptyInputError(qrels_file, "relevance judgements")
     queries = {k: v for k, v in _read_jsonl(root / "queries.jsonl").items() if k in qrels}
-    return RetrievalData(queries, _read_jsonl(root / "corpus.jsonl"), qrels)
+    corpus = _read_jsonl(root / "corpus.jsonl")
+    if not queries:
+        raise EmptyInputError(root / "queries.jsonl", "queries with a judgement in the qrels")
+    if not corpus:
+        raise EmptyInputError(root / "corpus.jsonl", "documents")
+    return RetrievalData(queries, corpus, qrels)
 
 
 def _read_jsonl(path: Path) -> dict[str, str]:
     out = {}
-    with open(path, encoding="utf8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                rid, text = str(row["_id"]), row["text"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise InputFileError(
-                    path, n, "expected a JSON object with '_id' and 'text'"
-                ) from None
-            title = row.get("title") or ""
-            out[rid] = f"{title} {text}".strip() if title else text
+    for n, row in iter_rows(path, fmt="jsonl"):
+        try:
+            rid, text = str(row["_id"]), row["text"]
+        except (KeyError, TypeError):
+            raise InputFileError(path, n, "expected a JSON object with '_id' and 'text'") from None
+        if not isinstance(text, str):
+            raise InputFileError(path, n, f"'text' is {type(text).__name__}, not text")
+        title = row.get("title") or ""
+        out[rid] = f"{title} {text}".strip() if title else text
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import csv
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sentvec.errors import SentvecError
+from sentvec.io import EmptyInputError, InputFileError, check_input_file, iter_rows
 from sentvec.similarity import METRICS, pairwise_similarity
 
 if TYPE_CHECKING:
@@ -35,36 +36,44 @@ def read_sts(path: str | Path) -> STSData:
     :return: the pairs and scores.
     :raises SentvecError: naming the file and line of a malformed row.
     """
-    path = Path(path)
-    if not path.exists():
-        raise SentvecError(f"STS file {str(path)!r} does not exist")
+    path = check_input_file(path, "STS file")
     s1: list[str] = []
     s2: list[str] = []
     scores: list[float] = []
-    with open(path, encoding="utf8", newline="") as f:
-        first = f.readline()
-        f.seek(0)
-        delimiter = "\t" if "\t" in first else ","
-        reader = csv.reader(f, delimiter=delimiter, quoting=csv.QUOTE_NONE)
-        header = [c.strip().lower() for c in first.rstrip("\n").split(delimiter)]
-        named = {"sentence1", "sentence2", "score"} <= set(header)
-        if named:
-            next(reader)
-            cols = (header.index("score"), header.index("sentence1"), header.index("sentence2"))
-        else:
-            cols = (4, 5, 6)
-        for line_no, row in enumerate(reader, start=2 if named else 1):
-            if not row:
+    cols = (4, 5, 6)
+    for line_no, row in iter_rows(path, header=False, default_format="tsv"):
+        if not isinstance(row, list):
+            raise InputFileError(
+                path, line_no, "expected tab-separated columns. Fix: give a .tsv or .csv file"
+            )
+        if not scores and not s1:
+            names = [c.strip().lower() for c in row]
+            if {"sentence1", "sentence2", "score"} <= set(names):
+                cols = (names.index("score"), names.index("sentence1"), names.index("sentence2"))
                 continue
-            try:
-                scores.append(float(row[cols[0]]))
-                s1.append(row[cols[1]])
-                s2.append(row[cols[2]])
-            except (IndexError, ValueError):
-                raise SentvecError(
-                    f"{path}:{line_no}: expected a score and two sentences in columns "
-                    f"{cols[0] + 1}, {cols[1] + 1}, {cols[2] + 1}; got {row!r:.120}"
-                ) from None
+        try:
+            score = float(row[cols[0]])
+            a, b = row[cols[1]], row[cols[2]]
+        except (IndexError, ValueError):
+            raise InputFileError(
+                path,
+                line_no,
+                f"expected a score and two sentences in columns "
+                f"{cols[0] + 1}, {cols[1] + 1}, {cols[2] + 1}; got {row!r:.120}. Fix: use the "
+                "STS benchmark layout or a header with sentence1, sentence2, score",
+            ) from None
+        if not math.isfinite(score):
+            raise InputFileError(path, line_no, f"score {row[cols[0]]!r} is not a finite number")
+        scores.append(score)
+        s1.append(a)
+        s2.append(b)
+    if len(scores) < 2:
+        raise EmptyInputError(path, "sentence pairs (a correlation needs at least 2)")
+    if len(set(scores)) < 2:
+        raise SentvecError(
+            f"every gold score in {str(path)!r} is {scores[0]}: a correlation with constant "
+            "scores is undefined. Fix: give pairs with different scores"
+        )
     return STSData(s1, s2, np.asarray(scores, dtype=np.float64))
 
 

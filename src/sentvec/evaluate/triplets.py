@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sentvec.evaluate.files import read_columns
+from sentvec.io import EmptyInputError
 from sentvec.similarity import METRICS, pairwise_similarity
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ def read_triplets(
     """:param path: CSV/TSV/JSONL file. :param columns: anchor, positive, negative columns.
     :param header: False for files without a header row. :return: the triplets."""
     rows = read_columns(path, columns, header)
+    if not rows:
+        raise EmptyInputError(path, "triplets")
     return TripletData([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
 
 

@@ -18,22 +18,20 @@ sentences            text                              none (.txt: one sentence 
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from sentvec.errors import InvalidChoiceError, SentvecError
-from sentvec.io import InputFileError
+from sentvec.io import InputFileError, check_input_file, detect_format, iter_rows
 
 
 class ExampleKind(str, Enum):
@@ -126,16 +124,8 @@ def read_examples(
     :raises InputFileError: naming file, line and problem, for the first malformed row.
     """
     kind = parse_kind(kind)
-    path = Path(path)
-    if not path.exists():
-        raise SentvecError(f"training file {str(path)!r} does not exist. Fix: check the path.")
-    fmt = fmt or {
-        ".jsonl": "jsonl",
-        ".ndjson": "jsonl",
-        ".csv": "csv",
-        ".tsv": "tsv",
-        ".txt": "txt",
-    }.get(path.suffix.lower(), "tsv")
+    path = check_input_file(path, "training file")
+    fmt = detect_format(path, fmt, default="tsv")
     maker = _row_parser(kind, columns, score_scale, label_map)
     data = TrainData(kind, [], path.name, 0, dict(label_map or {}))
     for line, row in _rows(path, fmt, header):
@@ -157,34 +147,7 @@ def read_examples(
 
 def _rows(path: Path, fmt: str, header: bool) -> Iterator[tuple[int, Any]]:
     """(line number, row) pairs: dicts for headed CSV/TSV and JSONL, lists otherwise."""
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        if fmt == "txt":
-            for n, text in enumerate(f, start=1):
-                if text.strip():
-                    yield n, [text.rstrip("\r\n")]
-        elif fmt == "jsonl":
-            for n, text in enumerate(f, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    yield n, json.loads(text)
-                except json.JSONDecodeError as e:
-                    raise InputFileError(path, n, f"not valid JSON ({e.msg})") from None
-        else:
-            if fmt == "csv" and "\t" in f.readline():  # a .csv that is really tab-separated
-                fmt = "tsv"
-            f.seek(0)
-            quoting: Literal[0, 1, 2, 3] = csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL
-            reader = csv.reader(f, delimiter="\t" if fmt == "tsv" else ",", quoting=quoting)
-            names = next(reader, None) if header else None
-            for row in reader:
-                if not row:
-                    continue
-                yield (
-                    reader.line_num,
-                    dict(zip(names, row, strict=False)) if names is not None else row,
-                )
-        return
+    return iter_rows(path, fmt, header)
 
 
 def _row_parser(
