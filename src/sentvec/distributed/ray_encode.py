@@ -502,7 +502,11 @@ def _finish(
             "Fix: install the same model on every node."
         )
     parts = [
-        {"block": asdict(b), "file": str(by_block[b.index]["file"]), "rows": int(by_block[b.index]["rows"])}
+        {
+            "block": asdict(b),
+            "file": str(by_block[b.index]["file"]),
+            "rows": int(by_block[b.index]["rows"]),
+        }
         for b in blocks
     ]
     encoded = sum(int(s["rows"]) for s in by_block.values() if s["encoded"])
