@@ -18,11 +18,12 @@ import pytest
 ray = pytest.importorskip("ray")
 
 import sentvec  # noqa: E402
-from conftest import CORPUS  # noqa: E402
 from sentvec.bulk import encode_to_shards, load_shards  # noqa: E402
 from sentvec.distributed import encode_dataset, read_output  # noqa: E402
 from sentvec.errors import SentvecError  # noqa: E402
 from sentvec.io import read_records  # noqa: E402
+
+from conftest import CORPUS  # noqa: E402
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).parent
@@ -49,7 +50,7 @@ def cluster():
 @pytest.fixture
 def text_file(tmp_path):
     path = tmp_path / "in.txt"
-    lines = TEXTS[:30] + ["", "   "] + TEXTS[30:]  # blank lines are skipped but keep numbering
+    lines = [*TEXTS[:30], "", "   ", *TEXTS[30:]]  # blank lines are skipped but keep numbering
     path.write_text("\n".join(lines) + "\n", encoding="utf8")
     return path
 

@@ -1,4 +1,4 @@
-"""Bulk encoding on a Ray cluster (the ``distributed`` extra: ``pip install 'sentvec[distributed]'``).
+"""Bulk encoding on a Ray cluster (extra: ``pip install 'sentvec[distributed]'``).
 
 :func:`encode_dataset` reads text, JSONL or Parquet input with Ray Data, encodes it on a pool of
 actors (one model each) and writes one Parquet file per input block, resumably. Ray is imported

@@ -21,10 +21,17 @@ class BlockSource(Datasource):
         """Input bytes (text and JSONL byte ranges; Parquet unknown, counted as 0)."""
         return sum(b.stop - b.start for b in self.blocks if b.kind != "parquet")
 
-    def get_read_tasks(self, parallelism: int, **_: Any) -> list[ReadTask]:
+    def get_read_tasks(
+        self,
+        parallelism: int,
+        per_task_row_limit: int | None = None,
+        data_context: Any = None,
+    ) -> list[ReadTask]:
         """One task per block, whatever ``parallelism`` Ray suggests.
 
         :param parallelism: ignored: blocks are the unit of resumption.
+        :param per_task_row_limit: ignored (no ``limit`` pushdown).
+        :param data_context: unused.
         :return: the read tasks.
         """
         return [self._task(b) for b in self.blocks]
@@ -32,7 +39,7 @@ class BlockSource(Datasource):
     def _task(self, block: Block) -> ReadTask:
         size = block.stop - block.start if block.kind != "parquet" else None
         meta = BlockMetadata(
-            num_rows=None, size_bytes=size, input_files=[Path(block.path).name], exec_stats=None
+            num_rows=None, size_bytes=size, input_files=(Path(block.path).name,), exec_stats=None
         )
         fields = self.text_field, self.id_field
         return ReadTask(lambda: [read_block(block, *fields)], meta)
