@@ -51,6 +51,20 @@ def encode(
     ] = 10_000,
     model: ModelOpt = None,
     backend: BackendOpt = DEFAULT_BACKEND,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="local (this process) or ray (a Ray cluster; FILE may be .parquet or a "
+            "folder; --out is a folder of Parquet parts)."
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster to join with --engine ray (auto, HOST:PORT) [default: "
+            "start a local one]."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Embed texts from a file (or --text) into .npy or JSONL vectors, or shards in a folder.
@@ -61,6 +75,11 @@ def encode(
 
     if file is None and not text:
         raise SentvecError("nothing to encode: give a FILE or at least one --text")
+    if engine != "local":
+        _encode_on_ray(
+            engine, file, out, text_field, batch_size, max_tokens, model, backend, address
+        )
+        return
     if file is not None:
         check_input_file(file)
     if file is not None and out is not None and out.suffix not in (".npy", ".jsonl"):
@@ -125,6 +144,42 @@ def encode(
         if as_json:
             emit_json({"out": str(out), "rows": len(records), "dim": int(vectors.shape[1])})
         typer.echo(f"wrote {len(records)} vectors of dim {vectors.shape[1]} to {out}", err=True)
+
+
+def _encode_on_ray(
+    engine: str,
+    file: Path | None,
+    out: Path | None,
+    text_field: str | None,
+    batch_size: int,
+    max_tokens: int | None,
+    model: str | None,
+    backend: str,
+    address: str | None,
+) -> None:
+    from sentvec.errors import InvalidChoiceError
+
+    if engine != "ray":
+        raise InvalidChoiceError("--engine", engine, ["local", "ray"])
+    if file is None or out is None:
+        raise SentvecError("--engine ray needs an input FILE (or folder) and --out DIR")
+    from sentvec.distributed import encode_dataset
+
+    result = encode_dataset(
+        file,
+        out,
+        model=model,
+        backend=backend,
+        text_field=text_field,
+        batch_size=batch_size,
+        max_tokens=max_tokens,
+        address=address,
+    )
+    typer.echo(
+        f"{result.rows} vectors in {result.parts} Parquet parts in {out} "
+        f"({result.encoded} encoded now, {result.skipped} already done)",
+        err=True,
+    )
 
 
 def similarity(

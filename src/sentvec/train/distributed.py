@@ -1,4 +1,5 @@
-"""Multi-process data-parallel helpers for ``torchrun`` (gloo on CPU, nccl on GPU).
+"""Multi-process data-parallel helpers for ``torchrun`` (gloo on CPU, nccl on GPU), on one
+machine or several (a c10d rendezvous: every machine runs the same ``torchrun`` command).
 
 Gradients are averaged with one all-reduce per parameter after ``backward`` (no
 ``DistributedDataParallel`` wrapper, so losses may call the model several times per step), and
@@ -24,13 +25,19 @@ def rank_and_world() -> tuple[int, int]:
 
 
 def init_from_env(backend: str = "gloo") -> bool:
-    """Join the process group if launched by ``torchrun`` (WORLD_SIZE > 1).
+    """Join the process group if launched by ``torchrun`` (WORLD_SIZE > 1), on one machine
+    (``--standalone``) or several (``--nnodes N --rdzv-backend c10d --rdzv-endpoint HOST:PORT``).
+
+    With ``nccl`` each process takes the GPU numbered by its ``LOCAL_RANK``, so ``cuda`` means
+    that process's own GPU on every machine.
 
     :param backend: ``gloo`` (CPU) or ``nccl`` (GPU).
     :return: True when running distributed.
     """
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return False
+    if backend == "nccl" and torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     if not dist.is_initialized():
         dist.init_process_group(backend=backend)
     return True
