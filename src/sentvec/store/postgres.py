@@ -213,9 +213,7 @@ class PostgresCollection(Collection):
                     f"tsv tsvector GENERATED ALWAYS AS "
                     f"(to_tsvector('{TEXT_CONFIG}', coalesce(text, ''))) STORED)"
                 )
-                self.conn.execute(
-                    f"CREATE INDEX ON {self.table_name} USING gin (tsv)"
-                )
+                self.conn.execute(f"CREATE INDEX ON {self.table_name} USING gin (tsv)")
         self._sync_columns()
         self._save_meta()
 
@@ -326,7 +324,9 @@ class PostgresCollection(Collection):
         try:
             return self.conn.execute(query, params)
         except psycopg.errors.DataError as e:
-            raise FilterError(flt.to_postgres(node)[0] if node else "", self.columns(), str(e)) from None
+            raise FilterError(
+                flt.to_postgres(node)[0] if node else "", self.columns(), str(e)
+            ) from None
 
     def _delete(self, node: flt.Node) -> int:
         if not self._table_exists():
@@ -399,7 +399,11 @@ class PostgresCollection(Collection):
         if not self._table_exists():
             return 0
         cond, params = self._where(node)
-        return int(self._execute(f"SELECT count(*) FROM {self.table_name}{cond}", params, node).fetchone()[0])
+        return int(
+            self._execute(f"SELECT count(*) FROM {self.table_name}{cond}", params, node).fetchone()[
+                0
+            ]
+        )
 
     def _vector_search(
         self, vector: np.ndarray, k: int, node: flt.Node | None, exact: bool | None
@@ -417,7 +421,9 @@ class PostgresCollection(Collection):
                 ef = str(max(int(index.get("ef_search", EF_SEARCH)), k))
                 self.conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (ef,))
                 if node is not None:
-                    self.conn.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)")
+                    self.conn.execute(
+                        "SELECT set_config('hnsw.iterative_scan', 'strict_order', true)"
+                    )
             rows = self._execute(
                 f"SELECT id, text, meta, vector {op} %s AS d FROM {self.table_name}{cond} "
                 f"ORDER BY vector {op} %s LIMIT %s",
