@@ -237,7 +237,7 @@ class Collection(ABC):
             )
 
     def close(self) -> None:
-        """Release the backend's connection (a no-op for LanceDB)."""
+        """Release the backend's connection (a no-op for LanceDB)."""  # noqa: B027
 
     def __enter__(self) -> Collection:
         return self

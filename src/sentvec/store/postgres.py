@@ -259,8 +259,9 @@ class PostgresCollection(Collection):
                     extra = [coerce(r, c, k) for c, k in kinds]
                     copy.write_row([r.id, r.text, v, Jsonb(r.metadata), *extra])
             if upsert:  # keep the rows about to be replaced, once per ingest
+                old = ", ".join("t." + _ident(c) for c in cols)
                 cur.execute(
-                    f"INSERT INTO _sv_old ({names}) SELECT {', '.join('t.' + _ident(c) for c in cols)} "
+                    f"INSERT INTO _sv_old ({names}) SELECT {old} "
                     f"FROM {t} t JOIN _sv_stage s USING (id) "
                     "WHERE NOT EXISTS (SELECT 1 FROM _sv_new n WHERE n.id = t.id) "
                     "ON CONFLICT (id) DO NOTHING"
