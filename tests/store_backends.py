@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-BACKENDS = ["lance", "postgres"]
+# PostgreSQL tests start a server and a database: marked slow (CI runs them; -m "not slow"
+# keeps the quick LanceDB half)
+BACKENDS = ["lance", pytest.param("postgres", marks=pytest.mark.slow)]
 _db_numbers = itertools.count()
 
 

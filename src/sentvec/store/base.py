@@ -236,8 +236,8 @@ class Collection(ABC):
                 self.name, self.meta["model"], self.meta["fingerprint"], model, fingerprint
             )
 
-    def close(self) -> None:
-        """Release the backend's connection (a no-op for LanceDB)."""  # noqa: B027
+    def close(self) -> None:  # noqa: B027  (a no-op unless the backend holds a connection)
+        """Release the backend's connection (a no-op for LanceDB)."""
 
     def __enter__(self) -> Collection:
         return self

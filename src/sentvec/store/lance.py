@@ -38,7 +38,9 @@ from sentvec.store.base import (
 )
 from sentvec.store.errors import CollectionNotFoundError, FilterError
 
-NPROBES = 32  # IVF cells probed per query (measured: BENCHMARKS.md)
+NPROBES = 32  # IVF_FLAT cells probed per query (measured: BENCHMARKS.md)
+INDEX_TYPE = "IVF_FLAT"
+HNSW_EF = 100  # HNSW candidates per query for the IVF_HNSW types
 _KIND = {"bool": "bool", "int64": "int64", "double": "float64", "string": "string"}
 _RETRIES = 20
 
@@ -310,40 +312,60 @@ class LanceCollection(Collection):
     def build_index(
         self,
         num_partitions: int | None = None,
-        nprobes: int = NPROBES,
+        nprobes: int | None = None,
         sample: int = 100,
         refine_factor: int | None = None,
+        index_type: str = INDEX_TYPE,
+        ef: int = HNSW_EF,
         **_: Any,
     ) -> dict[str, Any]:
-        """Build the approximate vector index (IVF with full vectors in each cell, so the only
-        loss is from cells not probed) and measure its recall@10 against exact search.
+        """Build the approximate vector index and measure its recall@10 against exact search.
 
-        :param num_partitions: IVF cells (default: about the square root of the rows).
-        :param nprobes: cells searched per query from now on (more: slower, higher recall).
+        ``IVF_FLAT``: cells of full vectors, the loss is from cells not probed.
+        ``IVF_HNSW_SQ`` / ``IVF_HNSW_FLAT``: an HNSW graph per cell (8-bit scalar-quantised
+        or full vectors), searched with ``ef`` candidates.
+
+        :param num_partitions: IVF cells (default: about the square root of the rows for
+            IVF_FLAT, one cell per million rows for the HNSW types).
+        :param nprobes: cells searched per query (default: 32 for IVF_FLAT, all for HNSW).
         :param sample: queries used to measure recall.
-        :param refine_factor: re-rank ``refine_factor * k`` candidates exactly (None: off).
+        :param refine_factor: re-rank ``refine_factor * k`` candidates on full vectors.
+        :param index_type: ``IVF_FLAT``, ``IVF_HNSW_SQ`` or ``IVF_HNSW_FLAT``.
+        :param ef: HNSW candidates per query.
         :return: the index record kept in the collection's settings (``info()['vector_index']``).
         """
-        from lancedb.index import IvfFlat
+        from lancedb.index import HnswFlat, HnswSq, IvfFlat
 
+        kinds = {"IVF_FLAT": IvfFlat, "IVF_HNSW_SQ": HnswSq, "IVF_HNSW_FLAT": HnswFlat}
+        if index_type not in kinds:
+            from sentvec.errors import InvalidChoiceError
+
+            raise InvalidChoiceError("index type", index_type, list(kinds))
         n = len(self)
         if n < 256:
             raise SentvecError(
                 f"collection {self.name!r} has {n} rows; an approximate index "
                 "needs at least 256 (exact search is fast at this size)."
             )
+        hnsw = index_type != "IVF_FLAT"
         start = time.perf_counter()
-        parts = num_partitions or max(2, min(4096, round(n**0.5)))
-        config = IvfFlat(distance_type=self.meta["metric"], num_partitions=parts)
-        self.table.create_index("vector", config=config, replace=True)
+        if hnsw:
+            parts = num_partitions or max(1, round(n / 1_000_000))
+        else:
+            parts = num_partitions or max(2, min(4096, round(n**0.5)))
+        config = kinds[index_type](distance_type=self.meta["metric"], num_partitions=parts)
+        with self._write_lock():
+            self.table.create_index("vector", config=config, replace=True)
         self.meta["index"] = {
-            "type": "IVF_FLAT",
+            "type": index_type,
             "partitions": parts,
-            "nprobes": nprobes,
+            "nprobes": nprobes or (parts if hnsw else NPROBES),
             "refine_factor": refine_factor,
             "rows": n,
             "build_seconds": round(time.perf_counter() - start, 2),
         }
+        if hnsw:
+            self.meta["index"]["ef"] = ef
         recall = self.measure_recall(sample)
         self.meta["index"].update(
             recall_at_10=recall, recall_queries=sample, built=time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -389,6 +411,8 @@ class LanceCollection(Collection):
             q = q.bypass_vector_index()
         else:
             q = q.nprobes(int(index.get("nprobes", NPROBES)))
+            if index.get("ef"):
+                q = q.ef(max(int(index["ef"]), k))
             if index.get("refine_factor"):
                 q = q.refine_factor(int(index["refine_factor"]))
         if node is not None:

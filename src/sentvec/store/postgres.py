@@ -271,17 +271,14 @@ class PostgresCollection(Collection):
             else:
                 conflict = "DO NOTHING"
             cur.execute(
-                f"INSERT INTO {t} ({names}) SELECT {names} FROM _sv_stage "
-                f"ON CONFLICT (id) {conflict} RETURNING id, (xmax = 0) AS inserted"
+                f"WITH done AS (INSERT INTO {t} ({names}) SELECT {names} FROM _sv_stage "
+                f"ON CONFLICT (id) {conflict} RETURNING id, (xmax = 0) AS inserted), "
+                "noted AS (INSERT INTO _sv_new (id) SELECT id FROM done WHERE inserted "
+                "ON CONFLICT DO NOTHING) "
+                "SELECT count(*) FILTER (WHERE inserted), count(*) FROM done"
             )
-            done = cur.fetchall()
-            new = [i for i, inserted in done if inserted]
-            if new:
-                cur.executemany(
-                    "INSERT INTO _sv_new (id) VALUES (%s) ON CONFLICT DO NOTHING",
-                    [(i,) for i in new],
-                )
-        return len(new), len(done) - len(new)
+            inserted, written = cur.fetchone()
+        return int(inserted), int(written) - int(inserted)
 
     def _begin_ingest(self) -> Any:
         existed = self._table_exists()
@@ -373,7 +370,7 @@ class PostgresCollection(Collection):
         ops = "vector_cosine_ops" if self.meta["metric"] == "cosine" else "vector_ip_ops"
         index = _ident(f"sv_{self.name}_hnsw")
         start = time.perf_counter()
-        self.conn.execute("SELECT set_config('maintenance_work_mem', '1GB', false)")
+        self.conn.execute("SELECT set_config('maintenance_work_mem', '2GB', false)")
         self.conn.execute(f"DROP INDEX IF EXISTS {index}")
         self.conn.execute(
             f"CREATE INDEX {index} ON {self.table_name} USING hnsw (vector {ops}) "
