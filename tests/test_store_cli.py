@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+import sentvec
 from sentvec.cli import app
+from store_backends import location, pg_server  # noqa: F401  (fixtures)
 
 pytest.importorskip("lancedb")
 runner = CliRunner()
@@ -20,8 +23,8 @@ ROWS = [
 ]
 
 
-def _run(*args: str):
-    result = runner.invoke(app, list(args))
+def _run(*args: str, input: str | None = None):
+    result = runner.invoke(app, list(args), input=input)
     assert result.exit_code == 0, (result.output, result.exception)
     return result
 
@@ -34,10 +37,27 @@ def setup(tmp_path, make_st_model):
     return tmp_path / "db", model, file
 
 
-def test_index_commands(setup, tmp_path):
-    root, model, file = setup
-    _run("index", "add", "faq", str(file), "--root", str(root), "--model", model)
-    out = _run("index", "add", "faq", str(file), "--root", str(root)).stderr
+def _fails(*args: str, input: str | None = None) -> str:
+    """A user error: SentvecError (main() turns it into one `error:` line and exit 2)."""
+    from sentvec.errors import SentvecError
+
+    result = runner.invoke(app, list(args), input=input)
+    assert isinstance(result.exception, SentvecError), (result.output, result.exception)
+    return str(result.exception)
+
+
+@pytest.fixture()
+def store(location):  # noqa: F811
+    return location
+
+
+def test_index_commands(setup, store, tmp_path):
+    _, model, file = setup
+    out = json.loads(
+        _run("index", "add", "faq", str(file), "--store", store, "--model", model, "--json").stdout
+    )
+    assert out == {"name": "faq", "added": 4, "updated": 0, "skipped": 0, "rows": 4}
+    out = _run("index", "add", "faq", str(file), "--store", store).stderr
     assert "0 added" in out and "4 skipped" in out
     lines = (
         _run(
@@ -45,8 +65,8 @@ def test_index_commands(setup, tmp_path):
             "search",
             "faq",
             "invoices billing",
-            "--root",
-            str(root),
+            "--store",
+            store,
             "-k",
             "5",
             "--where",
@@ -58,45 +78,172 @@ def test_index_commands(setup, tmp_path):
     )
     hits = [json.loads(x) for x in lines]
     assert {h["id"] for h in hits} == {"a2", "a4"}
+    hits = [
+        json.loads(x)
+        for x in _run(
+            "index",
+            "search",
+            "faq",
+            "invoices",
+            "--store",
+            store,
+            "-k",
+            "5",
+            "--filter",
+            'category=["billing", "other"]',
+            "--json",
+        ).stdout.splitlines()
+    ]
+    assert {h["id"] for h in hits} == {"a2", "a3", "a4"}
     text = _run(
-        "index", "search", "faq", "ZK-5521", "--mode", "text", "--root", str(root), "--json"
+        "index", "search", "faq", "ZK-5521", "--mode", "text", "--store", store, "--json"
     ).stdout
     assert json.loads(text.splitlines()[0])["id"] == "a4"
-    info = json.loads(_run("index", "info", "faq", "--root", str(root), "--json").stdout)
+    hybrid = [
+        json.loads(x)
+        for x in _run(
+            "index",
+            "search",
+            "faq",
+            "error ZK-5521",
+            "--mode",
+            "hybrid",
+            "--store",
+            store,
+            "--json",
+        ).stdout.splitlines()
+    ]
+    assert hybrid[0]["id"] == "a4" and 0 < hybrid[0]["fused"] <= 1 and -1 <= hybrid[0]["score"] <= 1
+    assert len(hybrid) == 3  # the default k, the same as `sentvec search`
+    info = json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)
     assert info["rows"] == 4 and info["model"] == model and "category" in info["filter_columns"]
-    assert "faq\t4 rows" in _run("index", "list", "--root", str(root)).stdout
+    assert "faq\t4 rows" in _run("index", "list", "--store", store).stdout
+    assert json.loads(_run("index", "list", "--store", store, "--json").stdout)[0]["rows"] == 4
     changed = tmp_path / "changed.csv"
     changed.write_text("id,text,category\na3,A dog sleeps on the sofa,other\n", encoding="utf8")
-    _run("index", "upsert", "faq", str(changed), "--root", str(root))
+    _run("index", "upsert", "faq", str(changed), "--store", store)
     out = _run(
-        "index",
-        "search",
-        "faq",
-        "A dog sleeps on the sofa",
-        "--root",
-        str(root),
-        "-k",
-        "1",
-        "--json",
+        "index", "search", "faq", "A dog sleeps on the sofa", "--store", store, "-k", "1", "--json"
     ).stdout
     assert json.loads(out)["id"] == "a3" and json.loads(out)["score"] == pytest.approx(1, abs=1e-4)
-    _run("index", "delete", "faq", "a1", "--root", str(root))
-    _run("index", "delete", "faq", "--where", "category = 'billing'", "--root", str(root))
-    assert (
-        json.loads(_run("index", "info", "faq", "--root", str(root), "--json").stdout)["rows"] == 1
+    _run("index", "delete", "faq", "a1", "--store", store)
+    _run("index", "delete", "faq", "--where", "category = 'billing'", "--store", store, "--yes")
+    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["rows"] == 1
+
+
+def test_store_from_environment(setup, tmp_path, monkeypatch):
+    _, model, file = setup
+    monkeypatch.setenv("SENTVEC_STORE", str(tmp_path / "envstore"))
+    _run("index", "add", "faq", str(file), "--model", model)
+    assert (tmp_path / "envstore" / "faq.sentvec.json").exists()
+    _run("index", "add", "faq", str(file), "--root", str(tmp_path / "old"), "--model", model)
+    assert (tmp_path / "old" / "faq.sentvec.json").exists()  # --root still works
+
+
+def test_delete_where_asks_and_counts(setup, store):
+    _, model, file = setup
+    _run("index", "add", "faq", str(file), "--store", store, "--model", model)
+    where = ("--where", "category = 'billing'")
+    msg = _fails("index", "delete", "faq", *where, "--store", store)  # no answer: refused
+    assert "delete 2 of 4 rows" in msg and "--yes" in msg
+    _fails("index", "delete", "faq", *where, "--store", store, input="n\n")
+    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["rows"] == 4
+    result = _run("index", "delete", "faq", *where, "--store", store, "--json", input="y\n")
+    assert json.loads(result.stdout.splitlines()[-1])["deleted"] == 2
+    assert "delete 2 of 4 rows" in result.stderr
+    msg = _fails(
+        "index", "delete", "faq", "--where", "category = 'bugs'; id = 'a1'", "--store", store
     )
+    assert "';'" in msg
+    _fails("index", "drop", "faq", "--store", store)
+    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["rows"] == 2
+    _run("index", "drop", "faq", "--store", store, "--yes")
+    assert _run("index", "list", "--store", store, "--json").stdout.strip() == "[]"
+
+
+def test_restore_undoes_a_delete(setup, tmp_path):
+    _, model, file = setup
+    store = str(tmp_path / "db")
+    _run("index", "add", "faq", str(file), "--store", store, "--model", model)
+    versions = json.loads(_run("index", "versions", "faq", "--store", store, "--json").stdout)
+    before = versions[-1]
+    assert before["rows"] == 4
+    _run("index", "delete", "faq", "--where", "id != ''", "--store", store, "--yes")
+    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["rows"] == 0
+    _run("index", "restore", "faq", "--version", str(before["version"]), "--store", store)
+    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["rows"] == 4
+    _run("index", "add", "faq", str(file), "--store", store)  # and it can grow again
+
+
+def test_refused_ingest_leaves_collection_as_it_was(setup, store, tmp_path):
+    _, model, file = setup
+    rows = [{"id": f"r{i}", "text": f"row number {i}", "n": i} for i in range(600)]
+    typed = tmp_path / "typed.jsonl"
+    typed.write_text(
+        "".join(
+            json.dumps({**r, "n": "x" if i == 300 else r["n"]}) + "\n" for i, r in enumerate(rows)
+        ),
+        encoding="utf8",
+    )
+    _fails(
+        "index", "add", "new", str(typed), "--store", store, "--model", model, "--batch-size", "100"
+    )
+    assert "new" not in _run("index", "list", "--store", store).stdout  # no empty shell
+    _run("index", "add", "faq", str(file), "--store", store, "--model", model)
+    broken = tmp_path / "broken.jsonl"
+    lines = [json.dumps(r) for r in rows]
+    lines[550] = '{"id": "r550", "text": '
+    broken.write_text("\n".join(lines) + "\n", encoding="utf8")
+    _fails("index", "add", "faq", str(broken), "--store", store, "--batch-size", "100")
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(("caf\xe9 number one\n" * 400).encode("latin-1"))
+    result = runner.invoke(app, ["index", "add", "faq", str(latin), "--store", store])
+    assert result.exit_code != 0
+    _fails("index", "add", "faq", str(tmp_path), "--store", store)  # a folder as input
+    info = json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)
+    assert info["rows"] == 4 and info["filter_columns"] == ["id", "text", "category"]
+
+
+@pytest.mark.slow
+def test_delete_without_stdin_exits_2(setup, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    _, model, file = setup
+    store = str(tmp_path / "db")
+    _run("index", "add", "faq", str(file), "--store", store, "--model", model)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sentvec",
+            "index",
+            "delete",
+            "faq",
+            "--where",
+            "id != ''",
+            "--store",
+            store,
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(sentvec.__file__).parents[1])},
+        timeout=120,
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") <= 2, done.stderr
+    assert "error:" in done.stderr and "--yes" in done.stderr
+    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["rows"] == 4
 
 
 def test_index_errors_are_one_line(setup, make_st_model):
     root, model, file = setup
-    _run("index", "add", "faq", str(file), "--root", str(root), "--model", model)
+    _run("index", "add", "faq", str(file), "--store", str(root), "--model", model)
     other = str(make_st_model("cls"))
-    result = runner.invoke(
-        app, ["index", "add", "faq", str(file), "--root", str(root), "--model", other]
-    )
-    assert result.exit_code != 0 and "fingerprint" in str(result.exception)
-    result = runner.invoke(app, ["index", "info", "nope", "--root", str(root)])
-    assert "faq" in str(result.exception)
+    msg = _fails("index", "add", "faq", str(file), "--store", str(root), "--model", other)
+    assert "fingerprint" in msg
+    assert "faq" in _fails("index", "info", "nope", "--store", str(root))
 
 
 KB = [
@@ -138,9 +285,9 @@ def test_search_uses_cached_knowledge_base(tmp_path, monkeypatch, make_st_model)
     )
     root = tmp_path / "home" / "kb"
     (name,) = [p.name[: -len(".sentvec.json")] for p in root.glob("*.sentvec.json")]
-    version = Collection.open(root, name).table.version
+    version = Collection.open(root, name).info()["version"]
     _run("search", "invoices", "-m", model)
-    assert Collection.open(root, name).table.version == version  # reused, not rebuilt
+    assert Collection.open(root, name).info()["version"] == version  # reused, not rebuilt
     kb.write_text(
         "".join(json.dumps(r) + "\n" for r in [*KB, {**KB[0], "id": "kb3"}]), encoding="utf8"
     )
@@ -162,7 +309,7 @@ def test_index_build_reports_recall(tmp_path):
     col = Collection.create(tmp_path, "v", dim=8, model="random", fingerprint="r")
     col.add_vectors([str(i) for i in range(600)], x)
     out = json.loads(
-        _run("index", "build", "v", "--partitions", "4", "--root", str(tmp_path)).stdout
+        _run("index", "build", "v", "--partitions", "4", "--root", str(tmp_path), "--json").stdout
     )
     assert out["type"] == "IVF_FLAT" and out["recall_at_10"] == 1.0  # 4 cells, all probed
     info = json.loads(_run("index", "info", "v", "--root", str(tmp_path), "--json").stdout)

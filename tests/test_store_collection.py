@@ -1,10 +1,12 @@
-"""The LanceDB collection, checked against brute-force numpy search on the same vectors."""
+"""The collection on both backends (LanceDB folder, real PostgreSQL + pgvector), checked
+against brute-force numpy search on the same vectors."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from sentvec.errors import SentvecError
 from sentvec.io import Record
 from sentvec.store import (
     Collection,
@@ -14,6 +16,7 @@ from sentvec.store import (
     ModelMismatchError,
     rrf,
 )
+from store_backends import location, pg_server  # noqa: F401  (fixtures)
 
 pytest.importorskip("lancedb")
 
@@ -46,10 +49,11 @@ def _records() -> list[Record]:
 
 
 @pytest.fixture()
-def col(tmp_path, tiny_encoder) -> Collection:
-    c = Collection.for_encoder(tmp_path, "c", tiny_encoder)
+def col(location, tiny_encoder) -> Collection:  # noqa: F811
+    c = Collection.for_encoder(location, "c", tiny_encoder)
     c.add(_records(), tiny_encoder, batch_size=5)
-    return c
+    yield c
+    c.close()
 
 
 def _brute(encoder, records, query, k, keep=lambda r: True):
@@ -61,15 +65,19 @@ def _brute(encoder, records, query, k, keep=lambda r: True):
     return [recs[i].id for i in order], s[order]
 
 
+def _ids(col: Collection) -> list[str]:
+    return [i for ids, _ in col._scan() for i in ids]
+
+
 def test_add_is_idempotent(col, tiny_encoder):
     again = col.add(_records(), tiny_encoder, batch_size=7)
     assert (again.added, again.skipped) == (0, len(_records()))
     assert len(col) == len(_records())
-    assert sorted(col._ids()) == sorted(r.id for r in _records())
+    assert sorted(_ids(col)) == sorted(r.id for r in _records())
 
 
-def test_duplicate_ids_in_one_file_stored_once(tmp_path, tiny_encoder):
-    c = Collection.for_encoder(tmp_path, "d", tiny_encoder)
+def test_duplicate_ids_in_one_file_stored_once(location, tiny_encoder):  # noqa: F811
+    c = Collection.for_encoder(location, "d", tiny_encoder)
     rep = c.add([Record("a b", "1"), Record("c d", "1"), Record("e f", "2")], tiny_encoder)
     assert len(c) == 2 and rep.added == 2 and rep.skipped == 1
     assert c.get(["1"])[0].text == "a b"
@@ -88,12 +96,63 @@ def test_filter_matches_brute_force_on_subset(col, tiny_encoder):
     ids, _ = _brute(tiny_encoder, _records(), query, 4, keep=lambda r: r.metadata["cat"] == "odd")
     hits = col.search(query, k=4, encoder=tiny_encoder, where="cat = 'odd' AND n >= 0")
     assert [h.id for h in hits] == ids
-    assert all(h.metadata["cat"] == "odd" for h in hits)
+    same = col.search(query, k=4, encoder=tiny_encoder, filters={"cat": "odd"})
+    assert [h.id for h in same] == ids
+
+
+def test_structured_filters_in_list_and_count(col, tiny_encoder):
+    want = {r.id for r in _records() if r.metadata["n"] in (1, 2, 3)}
+    hits = col.search("a man", k=10, encoder=tiny_encoder, filters={"n": [1, 2, 3]})
+    assert {h.id for h in hits} == want
+    assert col.count(filters={"cat": "even"}) == sum(
+        r.metadata["cat"] == "even" for r in _records()
+    )
+    assert col.count(where="n BETWEEN 3 AND 5 OR id = 'code'") == 4
+    assert col.count(where="NOT (cat IN ('odd'))") == 8
 
 
 def test_bad_filter_names_columns(col, tiny_encoder):
     with pytest.raises(FilterError, match="cat"):
         col.search("x", encoder=tiny_encoder, where="colour = 'red'")
+    with pytest.raises(FilterError, match="does not fit"):
+        col.search("x", encoder=tiny_encoder, filters={"n": "seven"})
+
+
+def test_where_is_one_expression(col, tiny_encoder):
+    """A ';' used to end the filter silently; now the whole string must parse."""
+    with pytest.raises(FilterError, match="';'"):
+        col.search("x", encoder=tiny_encoder, where="cat = 'odd'; id = 'r1'")
+    with pytest.raises(FilterError):
+        col.delete(where="cat = 'odd' -- and the rest")
+    assert len(col) == len(_records())
+
+
+INJECTIONS = [
+    "odd' OR '1'='1",
+    "x'); DROP TABLE sentvec_collections; --",
+    "odd\\' OR 1=1 --",
+    "' OR id IS NOT NULL OR cat = '",
+]
+
+
+def test_sql_injection_through_filters_and_ids(col, tiny_encoder):
+    for value in INJECTIONS:
+        hits = col.search("a man", k=20, encoder=tiny_encoder, filters={"cat": value})
+        assert hits == [] and col.count(filters={"cat": value}) == 0
+        assert col.count(where=f"cat = '{value.replace(chr(39), chr(39) * 2)}'") == 0
+        assert col.search("x", k=5, mode="text", filters={"id": value}) == []
+        assert col.delete([value]) == 0
+        assert col.delete(filters={"id": [value, "r0' OR '1'='1"]}) == 0
+        assert col.get([value]) == []
+        assert len(col) == len(_records())  # nothing deleted, nothing dropped
+
+
+def test_ids_with_quotes_are_stored_and_deleted_exactly(location, tiny_encoder):  # noqa: F811
+    c = Collection.for_encoder(location, "q", tiny_encoder)
+    odd = ["it's", "a'); DROP TABLE x; --", "plain"]
+    c.add([Record(f"text {i}", i) for i in odd], tiny_encoder)
+    assert c.delete(["it's"]) == 1
+    assert sorted(h.id for h in c.get(odd)) == sorted(odd[1:])
 
 
 def test_delete_and_upsert(col, tiny_encoder):
@@ -101,7 +160,7 @@ def test_delete_and_upsert(col, tiny_encoder):
     assert len(col) == len(_records()) - 2
     assert col.delete(where="n >= 10") == len([r for r in _records() if r.metadata["n"] >= 10])
     new = Record("Quantum chromodynamics lecture notes", "r2", {"cat": "even", "n": 2})
-    rep = col.add([new], tiny_encoder, upsert=True)
+    rep = col.upsert([new], tiny_encoder)
     assert (rep.added, rep.updated) == (0, 1)
     assert col.get(["r2"])[0].text == new.text
     hit = col.search(new.text, k=1, encoder=tiny_encoder)[0]
@@ -118,7 +177,7 @@ def test_refuses_another_model(col, make_st_model):
     with pytest.raises(ModelMismatchError):
         col.search("x", encoder=other)
     with pytest.raises(ModelMismatchError):
-        Collection.for_encoder(col.root, "c", other)
+        Collection.for_encoder(col.location, "c", other)
 
 
 def test_text_search_finds_rare_code(col):
@@ -126,7 +185,7 @@ def test_text_search_finds_rare_code(col):
     assert hits[0].id == "code"
 
 
-def test_hybrid_is_rrf_of_vector_and_text(col, tiny_encoder):
+def test_hybrid_ranks_by_rrf_and_scores_by_cosine(col, tiny_encoder):
     query = "error XQ-9137 horse"
     vec = col.search(query, k=50, encoder=tiny_encoder)
     txt = col.search(query, k=50, mode="text")
@@ -136,8 +195,13 @@ def test_hybrid_is_rrf_of_vector_and_text(col, tiny_encoder):
             want[h.id] = want.get(h.id, 0) + 1 / (60 + rank)
     got = col.search(query, k=4, mode="hybrid", encoder=tiny_encoder)
     best = sorted(want.values(), reverse=True)[:4]
-    np.testing.assert_allclose([h.score for h in got], best)
+    np.testing.assert_allclose([h.fused for h in got], np.array(best) / (2 / 61), atol=1e-6)
     assert got[0].id == "code"  # first in both lists
+    # the score is the cosine a vector search gives, so one threshold works for both modes
+    ids, scores = _brute(tiny_encoder, _records(), query, len(_records()))
+    cosine = dict(zip(ids, scores))
+    np.testing.assert_allclose([h.score for h in got], [cosine[h.id] for h in got], atol=1e-5)
+    assert got[0].text_score is not None and 0 < got[0].fused <= 1
 
 
 def test_rrf_by_hand():
@@ -151,17 +215,51 @@ def test_rrf_by_hand():
 def test_metadata_type_is_checked(col, tiny_encoder):
     with pytest.raises(MetadataTypeError, match="'n'"):
         col.add([Record("x", "bad", {"n": "seven"})], tiny_encoder)
+    assert len(col) == len(_records())
 
 
-def test_approximate_index_recall(tmp_path):
+def test_failed_ingest_leaves_collection_as_it_was(col, tiny_encoder):
+    """A type change in the third batch, after two batches were written: all undone."""
+    before = {h.id: h.text for h in col.get([r.id for r in _records()])}
+    rows = [Record(f"new row {i}", f"n{i}", {"cat": "new", "n": i}) for i in range(12)]
+    rows[1] = Record("changed text", "r3", {"cat": "odd", "n": 3})  # an upsert of a stored row
+    rows[10].metadata["n"] = "ten"
+    with pytest.raises(MetadataTypeError):
+        col.upsert(rows, tiny_encoder, batch_size=4)
+    assert len(col) == len(_records())
+    assert {h.id: h.text for h in col.get([r.id for r in _records()])} == before
+
+    def broken():
+        yield from rows[:9]
+        raise SentvecError("rows.jsonl:10: broken line")
+
+    with pytest.raises(SentvecError, match="broken line"):
+        col.add(broken(), tiny_encoder, batch_size=4)
+    assert len(col) == len(_records()) and col.get(["n0"]) == []
+
+
+def test_failed_first_ingest_leaves_no_table(location, tiny_encoder):  # noqa: F811
+    c = Collection.for_encoder(location, "f", tiny_encoder)
+    rows = [Record(f"row {i}", str(i), {"n": i if i < 5 else "five"}) for i in range(8)]
+    with pytest.raises(MetadataTypeError):
+        c.add(rows, tiny_encoder, batch_size=3)
+    assert len(c) == 0 and c.meta["columns"] == {}
+    c.add([Record("fine", "a", {"n": "text now"})], tiny_encoder)  # the column type is free again
+    assert c.meta["columns"] == {"n": "string"}
+
+
+def test_approximate_index_recall(location):  # noqa: F811
     rng = np.random.default_rng(0)
     centres = rng.standard_normal((20, 16))
     x = centres[rng.integers(0, 20, 3000)] + 0.5 * rng.standard_normal((3000, 16))
     x = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
-    c = Collection.create(tmp_path, "ann", dim=16, model="random", fingerprint="f")
+    c = Collection.create(location, "ann", dim=16, model="random", fingerprint="f")
     c.add_vectors([str(i) for i in range(3000)], x)
     assert c.info()["search"] == "exact"
-    built = c.build_index(num_partitions=16, nprobes=4, sample=30)
+    if c.backend == "lancedb":
+        built = c.build_index(num_partitions=16, nprobes=4, sample=30)
+    else:
+        built = c.build_index(ef_search=40, sample=30)
     info = c.info()
     assert info["search"] == "approximate" and info["vector_index"]["recall_at_10"] >= 0.9
     assert built["recall_at_10"] == info["vector_index"]["recall_at_10"]
@@ -172,26 +270,60 @@ def test_approximate_index_recall(tmp_path):
         assert [int(i) for i in scanned] == exact.tolist()
         approx = [int(h.id) for h in c.search(v, k=10)]
         assert len(set(approx) & set(exact.tolist())) >= 8
+        assert [int(h.id) for h in c.search(v, k=10, exact=True)] == exact.tolist()
+    filtered = c.search(q[0], k=10, where="id < '2'")
+    assert len(filtered) == 10 and all(h.id < "2" for h in filtered)
 
 
 def test_reopen_keeps_everything(col):
-    again = Collection.open(col.root, "c")
+    again = Collection.open(col.location, "c")
     assert len(again) == len(_records())
-    assert again.meta == col.meta
+    assert again.meta == col.meta and again.backend == col.backend
 
 
-def test_add_vectors_dedupes_ids(tmp_path):
-    c = Collection.create(tmp_path, "v", dim=2, model="m", fingerprint="f")
+def test_add_vectors_dedupes_ids(location):  # noqa: F811
+    c = Collection.create(location, "v", dim=2, model="m", fingerprint="f")
     v = np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32)
     assert c.add_vectors(["a", "a", "b"], v, ["first", "second", "b"]) == 2
     assert c.get(["a"])[0].text == "first"
     assert c.add_vectors(["a", "a"], v[:2], ["x", "y"], upsert=True) == 1
     assert c.get(["a"])[0].text == "y" and len(c) == 2
+    assert c.add_vectors(["a", "b"], v[:2]) == 0  # stored ids are skipped
+
+
+def test_versions_and_restore_undo_a_delete(location, tiny_encoder):  # noqa: F811
+    c = Collection.for_encoder(location, "h", tiny_encoder)
+    c.add(_records(), tiny_encoder)
+    if c.backend != "lancedb":
+        assert c.versions() == []
+        with pytest.raises(SentvecError, match="backups"):
+            c.restore(1)
+        return
+    before = c.versions()[-1]
+    assert before["rows"] == len(_records())
+    c.delete(where="cat = 'odd'")
+    assert len(c) < len(_records())
+    c.restore(before["version"])
+    assert len(c) == len(_records()) and c.versions()[-1]["rows"] == len(_records())
+    with pytest.raises(SentvecError, match="no version 999"):
+        c.restore(999)
+
+
+def test_drop_and_list(location, tiny_encoder):  # noqa: F811
+    from sentvec.store import list_collections
+
+    for name in ("one", "two"):
+        Collection.for_encoder(location, name, tiny_encoder).add(_records()[:2], tiny_encoder)
+    assert list_collections(location) == ["one", "two"]
+    Collection.open(location, "one").drop()
+    assert list_collections(location) == ["two"]
+    with pytest.raises(SentvecError, match="two"):
+        Collection.open(location, "one")
 
 
 def test_ingest_after_a_kill_during_table_creation(tmp_path, tiny_encoder):
-    """A SIGKILL between LanceDB making the table folder and committing its first version leaves
-    a folder that is listed but cannot be opened; the next ingest must carry on, not crash."""
+    """LanceDB: a SIGKILL between making the table folder and committing its first version
+    leaves a folder that is listed but cannot be opened; the next ingest must carry on."""
     from pathlib import Path
 
     c = Collection.for_encoder(tmp_path, "k", tiny_encoder)
@@ -201,3 +333,16 @@ def test_ingest_after_a_kill_during_table_creation(tmp_path, tiny_encoder):
     report = again.add(_records(), tiny_encoder)
     assert report.added == len(_records())
     assert len(Collection.open(tmp_path, "k")) == len(_records())
+
+
+def test_store_does_not_import_apps():
+    import ast
+    from pathlib import Path
+
+    import sentvec.store
+
+    for path in Path(sentvec.store.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith("sentvec.apps"), path

@@ -1,4 +1,6 @@
-"""A real ingest subprocess killed with SIGKILL half-way; the re-run stores every row once."""
+"""Real `sentvec index add` processes on both backends: one killed with SIGKILL half-way
+(the re-run stores every row exactly once), and two adding the same file to a new
+collection at the same time (each id stored once)."""
 
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ from pathlib import Path
 import pytest
 
 import sentvec
+from store_backends import location, pg_server  # noqa: F401  (fixtures)
 
 pytest.importorskip("lancedb")
 
 
-def _cmd(root: Path, model: Path, file: Path) -> list[str]:
+def _cmd(store: str, model: Path, file: Path, batch: int = 20) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -25,12 +28,12 @@ def _cmd(root: Path, model: Path, file: Path) -> list[str]:
         "add",
         "c",
         str(file),
-        "--root",
-        str(root),
+        "--store",
+        store,
         "--model",
         str(model),
         "--batch-size",
-        "20",
+        str(batch),
     ]
 
 
@@ -43,21 +46,31 @@ def _env() -> dict[str, str]:
     }
 
 
-def _rows(root: Path) -> int:
-    import lancedb
+def _ids(store: str) -> list[str]:
+    from sentvec.store import Collection, list_collections
 
-    db = lancedb.connect(str(root))
-    try:
-        return db.open_table("c").count_rows()
-    except (ValueError, FileNotFoundError):  # not created yet, or listed mid-creation
+    if "c" not in list_collections(store):
+        return []
+    with Collection.open(store, "c") as col:
+        try:
+            return [i for ids, _ in col._scan() for i in ids]
+        except Exception:  # LanceDB: listed mid-creation
+            return []
+
+
+def _rows(store: str) -> int:
+    from sentvec.store import Collection, list_collections
+
+    if "c" not in list_collections(store):
         return 0
+    with Collection.open(store, "c") as col:
+        try:
+            return len(col)
+        except Exception:
+            return 0
 
 
-@pytest.mark.slow
-def test_killed_ingest_resumes_without_duplicates(tmp_path, make_st_model):
-    model = make_st_model("mean", normalize=True)
-    n = 1000
-    file = tmp_path / "rows.jsonl"
+def _write(file: Path, n: int) -> None:
     words = ["alpha", "beta", "gamma", "delta", "horse", "violin", "market", "weather"]
     file.write_text(
         "".join(
@@ -66,33 +79,55 @@ def test_killed_ingest_resumes_without_duplicates(tmp_path, make_st_model):
         ),
         encoding="utf8",
     )
-    root = tmp_path / "db"
+
+
+@pytest.mark.slow
+def test_killed_ingest_resumes_without_duplicates(location, tmp_path, make_st_model):  # noqa: F811
+    model = make_st_model("mean", normalize=True)
+    n = 1000
+    file = tmp_path / "rows.jsonl"
+    _write(file, n)
     proc = subprocess.Popen(
-        _cmd(root, model, file), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        _cmd(location, model, file), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None and _rows(root) < 50:
+    while time.time() < deadline and proc.poll() is None and _rows(location) < 50:
         time.sleep(0.05)
     assert proc.poll() is None, (
-        "ingest finished before it could be killed: " + proc.stderr.read().decode()[-500:]
-    )  # type: ignore[union-attr]
+        "ingest finished before it could be killed: " + proc.stderr.read().decode()[-500:]  # type: ignore[union-attr]
+    )
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    partial = _rows(root)
+    partial = _rows(location)
     assert 0 < partial < n
     done = subprocess.run(
-        _cmd(root, model, file), env=_env(), capture_output=True, text=True, timeout=300
+        _cmd(location, model, file), env=_env(), capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
     assert f"{partial} skipped" in done.stderr
-    import lancedb
-
-    ids = (
-        lancedb.connect(str(root))
-        .open_table("c")
-        .to_lance()
-        .to_table(columns=["id"])
-        .column("id")
-        .to_pylist()
-    )
+    ids = _ids(location)
     assert len(ids) == n and set(ids) == {f"row{i}" for i in range(n)}
+
+
+@pytest.mark.slow
+def test_two_writers_store_each_id_once(location, tmp_path, make_st_model):  # noqa: F811
+    model = make_st_model("mean", normalize=True)
+    n = 600
+    file = tmp_path / "rows.jsonl"
+    _write(file, n)
+    procs = [
+        subprocess.Popen(
+            _cmd(location, model, file, batch=50),
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    ids = _ids(location)
+    assert sorted(ids) == sorted(f"row{i}" for i in range(n))  # each id exactly once
+    added = [int(e.rsplit(" added", 1)[0].rsplit(" ", 1)[-1]) for e in errors]
+    assert sum(added) == n  # every row counted as added by exactly one of the two

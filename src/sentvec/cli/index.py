@@ -1,4 +1,9 @@
-"""`sentvec index ...`: persistent collections."""
+"""`sentvec index ...`: persistent collections, in a LanceDB folder or PostgreSQL.
+
+Every command takes ``--store`` (a folder, or a ``postgresql://`` URI; also read from
+``$SENTVEC_STORE``; ``--root`` is the old name) and ``--json``. Destructive commands
+(``delete --where``, ``drop``) say what they will remove and ask, unless ``--yes``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sentvec.cli._options import (
+    BackendOpt,
     IdFieldOpt,
+    JsonOpt,
+    KOpt,
     ModelOpt,
     TextFieldOpt,
     load_encoder,
@@ -18,38 +26,119 @@ from sentvec.errors import SentvecError
 
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
+    from sentvec.store.base import Collection
 
-if TYPE_CHECKING:
-    from sentvec.store.collection import Collection
+DEFAULT_K = 3  # the same default as `sentvec search`
 
 index_app = typer.Typer(
-    help="Persistent collections: add, search, delete, upsert, info, list.", no_args_is_help=True
+    help="Persistent collections (LanceDB folder or PostgreSQL): add, upsert, search, "
+    "delete, drop, info, list, versions, restore, build.",
+    no_args_is_help=True,
 )
 
 NameArg = Annotated[str, typer.Argument(help="Collection name.")]
-RootOpt = Annotated[
-    Path | None,
-    typer.Option("--root", help="Folder of collections [default: $SENTVEC_HOME/collections]."),
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        "--root",
+        envvar="SENTVEC_STORE",
+        help="Where collections live: a folder (LanceDB) or a postgresql:// URI "
+        "[env SENTVEC_STORE; default: $SENTVEC_HOME/collections].",
+    ),
 ]
+WhereOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--where",
+        help="One condition on id, text and metadata columns, e.g. "
+        "\"category = 'billing' AND year >= 2020\".",
+    ),
+]
+FilterOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--filter",
+        help="COLUMN=VALUE equality filter (repeatable; VALUE as JSON if it parses, "
+        'e.g. n=3, flag=true, cat=\'["a","b"]\' for any of a list).',
+    ),
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+FileArg = Annotated[Path, typer.Argument(help="Input: .txt, .jsonl, .csv or .tsv.")]
+BatchOpt = Annotated[int, typer.Option(min=1, help="Rows committed together.")]
 
 
-def _root(root: Path | None) -> Path:
-    from sentvec.store.collection import default_root
+def _location(store: str | None) -> str:
+    from sentvec.store.base import default_root
 
-    return root if root is not None else default_root()
+    return store if store else str(default_root())
 
 
-def _open_for_write(root: Path, name: str, model: str | None) -> tuple[Collection, Encoder]:
-    """Open (or create) a collection and load its model; refuse a different model."""
-    from sentvec.store.collection import Collection, list_collections
+def _filters(items: list[str] | None) -> dict[str, Any] | None:
+    """``--filter col=value`` options as a dict (values parsed as JSON when they parse)."""
+    if not items:
+        return None
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise SentvecError(
+                f"--filter {item!r} is not COLUMN=VALUE. Fix: e.g. --filter category=billing"
+            )
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        out[key.strip()] = value
+    return out
 
-    if name in list_collections(root):
-        col = Collection.open(root, name)
-        encoder = load_encoder(model or col.meta["model"])
+
+def _open(store: str | None, name: str) -> Collection:
+    from sentvec.store.base import Collection
+
+    return Collection.open(_location(store), name)
+
+
+def _confirm(question: str, yes: bool) -> None:
+    """Ask on the terminal; refuse (exit 2) when there is nobody to ask and no --yes."""
+    import click
+
+    if yes:
+        return
+    try:
+        ok = click.confirm(question, default=False, err=True)
+    except click.Abort:
+        ok = None
+    if not ok:
+        raise SentvecError(
+            f"{question.rstrip('?')}: not confirmed, nothing changed. Fix: answer y, or pass "
+            "--yes to confirm without a prompt."
+        )
+
+
+def _emit(as_json: bool, data: dict[str, Any], text: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        typer.echo(text, err=True)
+
+
+def _open_for_write(
+    location: str, name: str, model: str | None, backend: str | None
+) -> tuple[Collection, Encoder, bool]:
+    """Open (or create) a collection and load its model; refuse a different model.
+
+    :return: the collection, the encoder, and whether the collection is new.
+    """
+    from sentvec.store.base import Collection
+
+    if Collection.exists(location, name):
+        col = Collection.open(location, name)
+        encoder = load_encoder(model or col.meta["model"], backend)
         col.check_model(encoder)
-        return col, encoder
-    encoder = load_encoder(model)
-    return Collection.for_encoder(root, name, encoder), encoder
+        return col, encoder, False
+    encoder = load_encoder(model, backend)
+    return Collection.for_encoder(location, name, encoder), encoder, True
 
 
 def _count_lines(path: Path) -> int:
@@ -60,93 +149,125 @@ def _count_lines(path: Path) -> int:
 def _ingest(
     name: str,
     file: Path,
-    root: Path | None,
+    store: str | None,
     model: str | None,
+    backend: str | None,
     text_field: str | None,
     id_field: str | None,
     batch_size: int,
     upsert: bool,
+    as_json: bool,
 ) -> None:
     from sentvec.io import iter_records
 
-    col, encoder = _open_for_write(_root(root), name, model)
-    records = iter_records(file, text_field=text_field, id_field=id_field)
-    report = col.add(
-        records, encoder, upsert=upsert, batch_size=batch_size, total=_count_lines(file)
-    )
-    typer.echo(
+    if not file.is_file():
+        raise SentvecError(
+            f"input {str(file)!r} is not a file. Fix: pass a .txt, .jsonl, .csv or .tsv file."
+        )
+    location = _location(store)
+    col, encoder, new = _open_for_write(location, name, model, backend)
+    try:
+        records = iter_records(file, text_field=text_field, id_field=id_field)
+        report = col.add(
+            records, encoder, upsert=upsert, batch_size=batch_size, total=_count_lines(file)
+        )
+    except Exception:
+        if new and len(col) == 0:  # a refused first ingest leaves no empty collection behind
+            col.drop()
+        raise
+    rows = len(col)
+    _emit(
+        as_json,
+        {"name": name, **vars(report), "rows": rows},
         f"{name}: {report.added} added, {report.updated} updated, {report.skipped} "
-        f"skipped (already stored); {len(col)} rows in all",
-        err=True,
+        f"skipped (already stored); {rows} rows in all",
     )
 
 
 @index_app.command("add")
 def index_add(
     name: NameArg,
-    file: Annotated[Path, typer.Argument(help="Input: .txt, .jsonl, .csv or .tsv.")],
-    root: RootOpt = None,
+    file: FileArg,
+    store: StoreOpt = None,
     model: ModelOpt = None,
+    backend: BackendOpt = "torch",
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Rows committed together.")] = 256,
+    batch_size: BatchOpt = 256,
+    as_json: JsonOpt = False,
 ) -> None:
     """Add a file's rows to a collection (made on first use). Ids already stored are
-    skipped, so adding a file twice, or re-running a killed ingest, stores each row once."""
-    _ingest(name, file, root, model, text_field, id_field, batch_size, upsert=False)
+    skipped, so adding a file twice, or re-running a killed ingest, stores each row once;
+    a failed add leaves the collection as it was.
+
+    Example: sentvec index add faq examples/faq.jsonl --store ./collections
+    """
+    _ingest(name, file, store, model, backend, text_field, id_field, batch_size, False, as_json)
 
 
 @index_app.command("upsert")
 def index_upsert(
     name: NameArg,
-    file: Annotated[Path, typer.Argument(help="Input: .txt, .jsonl, .csv or .tsv.")],
-    root: RootOpt = None,
+    file: FileArg,
+    store: StoreOpt = None,
     model: ModelOpt = None,
+    backend: BackendOpt = "torch",
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Rows committed together.")] = 256,
+    batch_size: BatchOpt = 256,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Add a file's rows, replacing stored rows that have the same id."""
-    _ingest(name, file, root, model, text_field, id_field, batch_size, upsert=True)
+    """Add a file's rows, replacing stored rows that have the same id.
+
+    Example: sentvec index upsert faq changed.csv
+    """
+    _ingest(name, file, store, model, backend, text_field, id_field, batch_size, True, as_json)
 
 
 @index_app.command("search")
 def index_search(
     name: NameArg,
     query: Annotated[list[str], typer.Argument(help="One or more queries.")],
-    k: Annotated[int, typer.Option("-k", min=1, help="Hits per query.")] = 5,
-    where: Annotated[
-        str | None, typer.Option("--where", help="SQL filter, e.g. \"category = 'billing'\".")
-    ] = None,
-    mode: Annotated[str, typer.Option(help="vector, text (BM25) or hybrid.")] = "vector",
+    k: KOpt = DEFAULT_K,
+    where: WhereOpt = None,
+    filters: FilterOpt = None,
+    mode: Annotated[str, typer.Option(help="vector, text (full-text) or hybrid.")] = "vector",
     exact: Annotated[
         bool, typer.Option("--exact", help="Exact search even with an index.")
     ] = False,
-    root: RootOpt = None,
+    store: StoreOpt = None,
+    model: ModelOpt = None,
+    backend: BackendOpt = "torch",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per hit.")] = False,
 ) -> None:
-    """Search a collection with its own model."""
-    from sentvec.store.collection import Collection
+    """Search a collection with its own model. The score is cosine similarity (for hybrid
+    too, beside the fused rank score), so one threshold works for every mode.
 
-    col = Collection.open(_root(root), name)
-    encoder = None if mode == "text" else load_encoder(col.meta["model"])
+    Example: sentvec index search faq "reset my password" -k 5 --filter category=account
+    """
+    col = _open(store, name)
+    spec = _filters(filters)
+    col.filter_node(where, spec)  # a bad filter fails before the model loads
+    encoder = None
+    if mode != "text":
+        encoder = load_encoder(model or col.meta["model"], backend)
     for q in query:
-        hits = col.search(q, k, where=where, mode=mode, encoder=encoder, exact=exact or None)
+        hits = col.search(
+            q, k, where=where, filters=spec, mode=mode, encoder=encoder, exact=exact or None
+        )
         if as_json:
             for rank, h in enumerate(hits, 1):
-                row = {
-                    "query": q,
-                    "rank": rank,
-                    "score": round(h.score, 4),
-                    "id": h.id,
-                    "text": h.text,
-                    **h.metadata,
-                }
+                row: dict[str, Any] = {"query": q, "rank": rank, "score": round(h.score, 4)}
+                if h.fused is not None:
+                    row["fused"] = round(h.fused, 4)
+                    row["text_score"] = None if h.text_score is None else round(h.text_score, 4)
+                row.update(id=h.id, text=h.text, **h.metadata)
                 typer.echo(json.dumps(row, ensure_ascii=False))
             continue
         typer.echo(f"Query: {q}")
         for rank, h in enumerate(hits, 1):
-            typer.echo(f"  {rank}. [{h.score:.3f}] {h.id}  {h.text}")
+            fused = "" if h.fused is None else f" fused {h.fused:.2f}"
+            typer.echo(f"  {rank}. [{h.score:.3f}{fused}] {h.id}  {h.text}")
         typer.echo("")
 
 
@@ -154,31 +275,108 @@ def index_search(
 def index_delete(
     name: NameArg,
     ids: Annotated[list[str] | None, typer.Argument(help="Ids to delete.")] = None,
-    where: Annotated[
-        str | None, typer.Option("--where", help="Delete rows matching this SQL filter.")
-    ] = None,
-    root: RootOpt = None,
+    where: WhereOpt = None,
+    filters: FilterOpt = None,
+    yes: YesOpt = False,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Delete rows by id or by filter."""
-    from sentvec.store.collection import Collection
+    """Delete rows by id, or by --where / --filter (says how many rows match and asks
+    first, unless --yes). On LanceDB, `index restore` undoes it.
 
-    if not ids and not where:
-        raise SentvecError("nothing to delete: give ids or --where CONDITION")
-    col = Collection.open(_root(root), name)
-    n = col.delete(ids, where)
-    typer.echo(f"{name}: {n} deleted; {len(col)} rows left", err=True)
+    Example: sentvec index delete faq --where "category = 'old'" --yes
+    """
+    spec = _filters(filters)
+    if not ids and not where and not spec:
+        raise SentvecError("nothing to delete. Fix: give ids, or --where CONDITION / --filter")
+    col = _open(store, name)
+    version = col.info().get("version")
+    if where or spec:
+        matching = col.count(where, spec) if not ids else len(col.get(ids))
+        if matching == 0:
+            _emit(as_json, {"name": name, "deleted": 0, "rows": len(col)}, f"{name}: no rows match")
+            return
+        _confirm(f"delete {matching} of {len(col)} rows from {name!r}?", yes)
+    n = col.delete(ids, where, spec)
+    undo = f"; undo: sentvec index restore {name} --version {version}" if version else ""
+    _emit(
+        as_json,
+        {"name": name, "deleted": n, "rows": len(col), "restore_version": version},
+        f"{name}: {n} deleted; {len(col)} rows left{undo if n else ''}",
+    )
+
+
+@index_app.command("drop")
+def index_drop(
+    name: NameArg,
+    yes: YesOpt = False,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a whole collection (asks first, unless --yes). This cannot be undone.
+
+    Example: sentvec index drop faq --yes
+    """
+    col = _open(store, name)
+    rows = len(col)
+    _confirm(f"drop collection {name!r} and its {rows} rows for good?", yes)
+    col.drop()
+    _emit(as_json, {"name": name, "dropped": True, "rows": rows}, f"{name}: dropped ({rows} rows)")
+
+
+@index_app.command("versions")
+def index_versions(
+    name: NameArg,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The kept versions of a collection (LanceDB), newest last, with their row counts.
+
+    Example: sentvec index versions faq
+    """
+    versions = _open(store, name).versions()
+    if as_json:
+        typer.echo(json.dumps(versions))
+        return
+    if not versions:
+        typer.echo(f"{name}: no versions kept (PostgreSQL: use the server's backups)")
+    for v in versions:
+        typer.echo(f"{v['version']:>6}  {v['timestamp']}  {v['rows']} rows")
+
+
+@index_app.command("restore")
+def index_restore(
+    name: NameArg,
+    version: Annotated[int, typer.Option("--version", help="The version to bring back.")],
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make an earlier version current again, e.g. to undo a delete (LanceDB). The restore
+    is itself a new version, so it can be undone the same way.
+
+    Example: sentvec index restore faq --version 3
+    """
+    col = _open(store, name)
+    col.restore(version)
+    rows = len(col)
+    _emit(
+        as_json,
+        {"name": name, "restored": version, "rows": rows, "version": col.info()["version"]},
+        f"{name}: restored version {version}; {rows} rows",
+    )
 
 
 @index_app.command("info")
 def index_info(
     name: NameArg,
-    root: RootOpt = None,
+    store: StoreOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """Size, model, filter columns, and the approximate index with its measured recall."""
-    from sentvec.store.collection import Collection
+    """Size, model, filter columns, and the approximate index with its measured recall.
 
-    details = Collection.open(_root(root), name).info()
+    Example: sentvec index info faq --json
+    """
+    details = _open(store, name).info()
     if as_json:
         typer.echo(json.dumps(details, indent=2))
         return
@@ -187,29 +385,63 @@ def index_info(
 
 
 @index_app.command("list")
-def index_list(root: RootOpt = None) -> None:
-    """The collections under the root folder, with rows and model."""
-    from sentvec.store.collection import Collection, list_collections
+def index_list(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """The collections in the store, with rows and model.
 
-    folder = _root(root)
-    for name in list_collections(folder):
-        col = Collection.open(folder, name)
-        typer.echo(f"{name}\t{len(col)} rows\t{col.meta['model']}")
+    Example: sentvec index list --json
+    """
+    from sentvec.store.base import list_collections
+
+    location = _location(store)
+    out = []
+    for name in list_collections(location):
+        with _open(location, name) as col:
+            out.append({"name": name, "rows": len(col), "model": col.meta["model"]})
+    if as_json:
+        typer.echo(json.dumps(out))
+        return
+    for row in out:
+        typer.echo(f"{row['name']}\t{row['rows']} rows\t{row['model']}")
 
 
 @index_app.command("build")
 def index_build(
     name: NameArg,
-    partitions: Annotated[int | None, typer.Option(help="IVF partitions [default: auto].")] = None,
-    root: RootOpt = None,
+    partitions: Annotated[
+        int | None, typer.Option(min=2, help="LanceDB: IVF partitions [default: auto].")
+    ] = None,
+    nprobes: Annotated[
+        int | None, typer.Option(min=1, help="LanceDB: cells probed per query.")
+    ] = None,
+    ef_search: Annotated[
+        int | None, typer.Option(min=1, help="PostgreSQL: HNSW candidates per query.")
+    ] = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Build the approximate vector index now, and measure its recall@10."""
-    from sentvec.store.collection import Collection
+    """Build the approximate vector index now (IVF on LanceDB, HNSW on PostgreSQL), and
+    measure its recall@10 against exact search.
 
-    built: dict[str, Any] = Collection.open(_root(root), name).build_index(partitions)
-    typer.echo(json.dumps(built))
+    Example: sentvec index build faq
+    """
+    settings: dict[str, Any] = {}
+    if partitions is not None:
+        settings["num_partitions"] = partitions
+    if nprobes is not None:
+        settings["nprobes"] = nprobes
+    if ef_search is not None:
+        settings["ef_search"] = ef_search
+    built: dict[str, Any] = _open(store, name).build_index(**settings)
+    if as_json:
+        typer.echo(json.dumps(built))
+        return
+    for key, value in built.items():
+        typer.echo(f"{key:16s} {value}")
 
 
 def register(app: typer.Typer) -> None:
     """Add the `index` group to the main app."""
     app.add_typer(index_app, name="index")
+
+
+__all__ = ["DEFAULT_K", "register"]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from sentvec.errors import SentvecError
 from sentvec.io import Record, read_records
-from sentvec.store.collection import Collection, sentvec_home
+from sentvec.store.base import Collection, sentvec_home
 
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder

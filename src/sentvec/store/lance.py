@@ -1,0 +1,536 @@
+"""The embedded backend: a collection in a LanceDB folder (the default; no server).
+
+On disk a collection is two things under its folder: ``NAME.lance`` (the LanceDB table:
+``id``, ``text``, ``vector``, ``meta`` (all metadata as JSON) and one typed column per scalar
+metadata field of the first rows, so filters read ``category = 'billing'``) and
+``NAME.sentvec.json`` (which model made the vectors, the metric, the approximate index and
+its measured recall). Every batch is one atomic merge-insert keyed on id (retried on a commit
+conflict), so concurrent writers never store an id twice and a killed ingest loses at most
+the batch in flight. LanceDB keeps every committed version of the table: :meth:`versions`
+lists them and :meth:`restore` brings one back (versions older than 7 days are pruned when
+the table is optimised after an ingest).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sentvec.errors import MissingExtraError, SentvecError
+from sentvec.io import Record
+from sentvec.store import filters as flt
+from sentvec.store.base import (
+    AUTO_INDEX_ROWS,
+    CORE_COLUMNS,
+    Collection,
+    Hit,
+    coerce,
+    define_columns,
+    list_collections,
+)
+from sentvec.store.errors import CollectionNotFoundError, FilterError
+
+NPROBES = 32  # IVF_FLAT cells probed per query (measured: BENCHMARKS.md)
+INDEX_TYPE = "IVF_FLAT"
+HNSW_EF = 100  # HNSW candidates per query for the IVF_HNSW types
+_KIND = {"bool": "bool", "int64": "int64", "double": "float64", "string": "string"}
+_RETRIES = 20
+
+
+def _lancedb() -> Any:
+    try:
+        import lancedb
+    except ImportError:
+        raise MissingExtraError("lancedb", "store") from None
+    return lancedb
+
+
+def _arrow_type(kind: str) -> Any:
+    import pyarrow as pa
+
+    return {
+        "bool": pa.bool_(),
+        "int64": pa.int64(),
+        "float64": pa.float64(),
+        "string": pa.string(),
+    }[kind]
+
+
+def _matrix(column: Any, dim: int) -> np.ndarray:
+    """A fixed-size-list vector column as an (n, dim) float32 array."""
+    import pyarrow as pa
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    flat = column.flatten().to_numpy(zero_copy_only=False)
+    return np.asarray(flat, dtype=np.float32).reshape(-1, dim)
+
+
+def _retry(action: Any, what: str) -> Any:
+    """Run ``action()``, retrying when another writer committed first (a commit conflict)."""
+    for attempt in range(_RETRIES):
+        try:
+            return action()
+        except (RuntimeError, OSError, ValueError) as e:
+            text = str(e).lower()
+            if "conflict" not in text and "retryable" not in text and "concurrent" not in text:
+                raise
+            if attempt == _RETRIES - 1:
+                raise SentvecError(
+                    f"{what} kept conflicting with other writers ({_RETRIES} tries). "
+                    "Fix: run it again once the other writers are done."
+                ) from e
+            time.sleep(0.05 * (attempt + 1) * (1 + np.random.default_rng().random()))
+    return None
+
+
+class LanceCollection(Collection):
+    """A collection in a LanceDB folder. Open it through :class:`Collection`."""
+
+    backend = "lancedb"
+
+    def __init__(self, root: Path, name: str, meta: dict[str, Any]) -> None:
+        self.root, self.name, self.meta = root, name, meta
+        self.location = str(root)
+        # every read sees other processes' commits (a stale handle would miss their ids)
+        self._db = _lancedb().connect(str(root), read_consistency_interval=timedelta(0))
+        self._table: Any = None
+        self._last_write: int | None = None
+
+    # -- opening --------------------------------------------------------------------------------
+
+    @classmethod
+    def _create(
+        cls, location: str | Path, name: str, meta: dict[str, Any], exist_ok: bool
+    ) -> LanceCollection:
+        root = Path(location)
+        if (root / f"{name}.sentvec.json").exists():
+            if not exist_ok:
+                raise SentvecError(
+                    f"collection {name!r} already exists in {str(root)!r}. "
+                    f"Fix: add to it, or drop it first (`sentvec index drop {name}`)."
+                )
+            return cls._open(root, name)
+        if root.exists() and not root.is_dir():
+            raise SentvecError(
+                f"the collection store {str(root)!r} is a file, not a folder. "
+                "Fix: pass a folder (or a postgresql:// URI) with --store."
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        col = cls(root, name, meta)
+        col._save_meta()
+        return col
+
+    @classmethod
+    def _open(cls, location: str | Path, name: str) -> LanceCollection:
+        root = Path(location)
+        path = root / f"{name}.sentvec.json"
+        if not path.exists():
+            raise CollectionNotFoundError(name, str(root), list_collections(root))
+        col = cls(root, name, json.loads(path.read_text(encoding="utf8")))
+        col._sync_columns()
+        return col
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """An exclusive lock on the collection's writes, across processes (``flock`` on a
+        file beside the table; released by the kernel if the writer is killed). Measured
+        with two real writers: LanceDB's insert-only merge-insert alone does not stop both
+        from inserting the same new id, so the check and the write happen under this lock."""
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no cross-process lock; merge-insert still dedupes
+            yield
+            return
+        path = self.root / f".{self.name}.write.lock"
+        with open(path, "a+b") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    @property
+    def table(self) -> Any:
+        """The LanceDB table (created on first write, from the first rows' metadata)."""
+        if self._table is None and self.name in self._db.list_tables().tables:
+            try:
+                self._table = self._db.open_table(self.name)
+            except ValueError:  # a kill during creation leaves a folder with no committed version
+                return None
+        return self._table
+
+    def _sync_columns(self) -> None:
+        """Take the typed columns from the table itself (another writer may have made it)."""
+        table = self.table
+        if table is None:
+            return
+        cols = {
+            f.name: _KIND[str(f.type)]
+            for f in table.schema
+            if f.name not in CORE_COLUMNS and str(f.type) in _KIND
+        }
+        if cols != self.meta["columns"]:
+            self.meta["columns"] = cols
+            self._save_meta()
+
+    def _save_meta(self) -> None:
+        """Write the settings atomically (a temporary file renamed over the old one)."""
+        path = self.root / f"{self.name}.sentvec.json"
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.meta, indent=2), encoding="utf8")
+        os.replace(tmp, path)
+
+    def _schema(self) -> Any:
+        import pyarrow as pa
+
+        fields = [
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("text", pa.string()),
+            pa.field("vector", pa.list_(pa.float32(), self.meta["dim"])),
+            pa.field("meta", pa.string()),
+        ]
+        fields += [pa.field(c, _arrow_type(k)) for c, k in self.meta["columns"].items()]
+        return pa.schema(fields)
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def _write(self, rows: list[Record], vectors: np.ndarray, upsert: bool) -> tuple[int, int]:
+        vectors = self._prepare(rows, vectors)
+        with self._write_lock():
+            return self._write_locked(rows, vectors, upsert)
+
+    def _write_locked(
+        self, rows: list[Record], vectors: np.ndarray, upsert: bool
+    ) -> tuple[int, int]:
+        import pyarrow as pa
+
+        if self.table is None:
+            self.meta["columns"] = define_columns(rows)
+            self._table = _retry(
+                lambda: self._db.create_table(self.name, schema=self._schema(), exist_ok=True),
+                f"creating collection {self.name!r}",
+            )
+            self._sync_columns()  # a concurrent writer may have created it first
+            self._save_meta()
+            self._check_rows(rows)
+        data: dict[str, Any] = {
+            "id": pa.array([r.id for r in rows], pa.string()),
+            "text": pa.array([r.text for r in rows], pa.string()),
+            "vector": pa.FixedSizeListArray.from_arrays(
+                pa.array(vectors.ravel()), self.meta["dim"]
+            ),
+            "meta": pa.array(
+                [json.dumps(r.metadata, ensure_ascii=False, default=str) for r in rows], pa.string()
+            ),
+        }
+        for col, kind in self.meta["columns"].items():
+            data[col] = pa.array([coerce(r, col, kind) for r in rows], _arrow_type(kind))
+        batch = pa.table(data, schema=self._schema())
+
+        def merge() -> Any:
+            builder = self.table.merge_insert("id").when_not_matched_insert_all()
+            if upsert:
+                builder = builder.when_matched_update_all()
+            return builder.execute(batch)
+
+        self.table.checkout_latest()
+        result = _retry(merge, f"writing to collection {self.name!r}")
+        self._last_write = int(result.version)
+        return int(result.num_inserted_rows), int(result.num_updated_rows)
+
+    def _begin_ingest(self) -> Any:
+        table = self.table
+        self._last_write = None
+        return None if table is None else int(table.version)
+
+    def _undo_ingest(self, state: Any) -> None:
+        table = self.table
+        if table is None or self._last_write is None:
+            return  # nothing was written
+        table.checkout_latest()
+        if int(table.version) != self._last_write:
+            return  # another writer committed since: keep its rows (re-run to resume)
+        if state is None:  # the failed ingest made the table: remove it
+            self._db.drop_table(self.name)
+            self._table = None
+            self.meta["columns"] = {}
+            self._save_meta()
+        else:
+            table.restore(state)
+        self._sync_index_meta()
+
+    def _stored_ids(self) -> set[str]:
+        if self.table is None:
+            return set()
+        reader = self.table.search().select(["id"]).limit(None).to_batches(65536)
+        return {i for b in reader for i in b.column("id").to_pylist()}
+
+    def _delete(self, node: flt.Node) -> int:
+        if self.table is None:
+            return 0
+        n = self._count(node)
+        if n:
+            cond = flt.to_lance(node)
+            with self._write_lock():
+                _retry(lambda: self.table.delete(cond), f"deleting from {self.name!r}")
+        return n
+
+    # -- indexes --------------------------------------------------------------------------------
+
+    def refresh_indexes(self, auto_index_rows: int | None = AUTO_INDEX_ROWS) -> None:
+        """After writes: full-text index made or updated, files compacted, and an approximate
+        vector index built once the collection reaches ``auto_index_rows`` rows."""
+        from lancedb.index import FTS
+
+        table = self.table
+        if table is None:
+            return
+        names = {i.index_type for i in table.list_indices()}
+        if "FTS" not in names:
+            _retry(
+                lambda: table.create_index("text", config=FTS(with_position=False), replace=True),
+                "building the text index",
+            )
+        else:
+            _retry(table.optimize, "optimising the table")
+        if (
+            auto_index_rows is not None
+            and self.meta.get("index") is None
+            and len(self) >= auto_index_rows
+        ):
+            self.build_index()
+
+    def build_index(
+        self,
+        num_partitions: int | None = None,
+        nprobes: int | None = None,
+        sample: int = 100,
+        refine_factor: int | None = None,
+        index_type: str = INDEX_TYPE,
+        ef: int = HNSW_EF,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """Build the approximate vector index and measure its recall@10 against exact search.
+
+        ``IVF_FLAT``: cells of full vectors, the loss is from cells not probed.
+        ``IVF_HNSW_SQ`` / ``IVF_HNSW_FLAT``: an HNSW graph per cell (8-bit scalar-quantised
+        or full vectors), searched with ``ef`` candidates.
+
+        :param num_partitions: IVF cells (default: about the square root of the rows for
+            IVF_FLAT, one cell per million rows for the HNSW types).
+        :param nprobes: cells searched per query (default: 32 for IVF_FLAT, all for HNSW).
+        :param sample: queries used to measure recall.
+        :param refine_factor: re-rank ``refine_factor * k`` candidates on full vectors.
+        :param index_type: ``IVF_FLAT``, ``IVF_HNSW_SQ`` or ``IVF_HNSW_FLAT``.
+        :param ef: HNSW candidates per query.
+        :return: the index record kept in the collection's settings (``info()['vector_index']``).
+        """
+        from lancedb.index import HnswFlat, HnswSq, IvfFlat
+
+        kinds = {"IVF_FLAT": IvfFlat, "IVF_HNSW_SQ": HnswSq, "IVF_HNSW_FLAT": HnswFlat}
+        if index_type not in kinds:
+            from sentvec.errors import InvalidChoiceError
+
+            raise InvalidChoiceError("index type", index_type, list(kinds))
+        n = len(self)
+        if n < 256:
+            raise SentvecError(
+                f"collection {self.name!r} has {n} rows; an approximate index "
+                "needs at least 256 (exact search is fast at this size)."
+            )
+        hnsw = index_type != "IVF_FLAT"
+        start = time.perf_counter()
+        if hnsw:
+            parts = num_partitions or max(1, round(n / 1_000_000))
+        else:
+            parts = num_partitions or max(2, min(4096, round(n**0.5)))
+        config = kinds[index_type](distance_type=self.meta["metric"], num_partitions=parts)
+        with self._write_lock():
+            self.table.create_index("vector", config=config, replace=True)
+        self.meta["index"] = {
+            "type": index_type,
+            "partitions": parts,
+            "nprobes": nprobes or (parts if hnsw else NPROBES),
+            "refine_factor": refine_factor,
+            "rows": n,
+            "build_seconds": round(time.perf_counter() - start, 2),
+        }
+        if hnsw:
+            self.meta["index"]["ef"] = ef
+        recall = self.measure_recall(sample)
+        self.meta["index"].update(
+            recall_at_10=recall, recall_queries=sample, built=time.strftime("%Y-%m-%dT%H:%M:%S")
+        )
+        self._save_meta()
+        return dict(self.meta["index"])
+
+    def _sync_index_meta(self) -> None:
+        """After a restore: forget an index record the restored version does not have."""
+        table = self.table
+        has = table is not None and any(
+            i.index_type != "FTS" for i in table.list_indices() if "vector" in i.columns
+        )
+        if not has and self.meta.get("index") is not None:
+            self.meta["index"] = None
+            self._save_meta()
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def _count(self, node: flt.Node | None) -> int:
+        if self.table is None:
+            return 0
+        if node is None:
+            return int(self.table.count_rows())
+        cond = flt.to_lance(node)
+        try:
+            return int(self.table.count_rows(cond))
+        except (ValueError, RuntimeError, OSError) as e:
+            raise FilterError(cond, self.columns(), str(e)) from None
+
+    def _vector_search(
+        self, vector: np.ndarray, k: int, node: flt.Node | None, exact: bool | None
+    ) -> list[Hit]:
+        if self.table is None:
+            return []
+        q = (
+            self.table.search(vector, vector_column_name="vector")
+            .distance_type(self.meta["metric"])
+            .limit(k)
+        )
+        index = self.meta.get("index")
+        if exact or (exact is None and index is None) or index is None:
+            q = q.bypass_vector_index()
+        else:
+            q = q.nprobes(int(index.get("nprobes", NPROBES)))
+            if index.get("ef"):
+                q = q.ef(max(int(index["ef"]), k))
+            if index.get("refine_factor"):
+                q = q.refine_factor(int(index["refine_factor"]))
+        if node is not None:
+            q = q.where(flt.to_lance(node), prefilter=True)
+        rows = self._run(q, node, "_distance")
+        if self.meta["metric"] == "cosine":
+            return [self._hit(r, 1.0 - float(r["_distance"])) for r in rows]
+        return [self._hit(r, -float(r["_distance"])) for r in rows]
+
+    def _text_search(self, text: str, k: int, node: flt.Node | None) -> list[Hit]:
+        if self.table is None or not text.strip():
+            return []
+        if not any(i.index_type == "FTS" for i in self.table.list_indices()):
+            self.refresh_indexes(auto_index_rows=None)
+        q = self.table.search(text, query_type="fts", fts_columns="text").limit(k)
+        if node is not None:
+            q = q.where(flt.to_lance(node), prefilter=True)
+        return [self._hit(r, float(r["_score"])) for r in self._run(q, node, "_score")]
+
+    def _run(self, query: Any, node: flt.Node | None, score: str) -> list[dict[str, Any]]:
+        cols = ["id", "text", "meta", score]
+        try:
+            return query.select(cols).to_arrow().to_pylist()
+        except (ValueError, RuntimeError, OSError) as e:
+            if node is not None:
+                raise FilterError(flt.to_lance(node), self.columns(), str(e)) from None
+            raise
+
+    @staticmethod
+    def _hit(row: dict[str, Any], score: float) -> Hit:
+        return Hit(row["id"], row["text"], score, json.loads(row["meta"] or "{}"))
+
+    def _get(self, ids: Sequence[str]) -> list[Hit]:
+        if self.table is None:
+            return []
+        cond = flt.to_lance(flt.ids_node(ids))
+        rows = self.table.search().where(cond).select(["id", "text", "meta"]).limit(None)
+        return [self._hit(r, 1.0) for r in rows.to_arrow().to_pylist()]
+
+    def _vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if self.table is None or not ids:
+            return {}
+        cond = flt.to_lance(flt.ids_node(ids))
+        got = self.table.search().where(cond).select(["id", "vector"]).limit(None).to_arrow()
+        return dict(
+            zip(got.column("id").to_pylist(), _matrix(got.column("vector"), self.meta["dim"]))
+        )
+
+    def _scan(self, batch_size: int = 65536) -> Iterator[tuple[list[str], np.ndarray]]:
+        if self.table is None:
+            return
+        for b in self.table.search().select(["id", "vector"]).limit(None).to_batches(batch_size):
+            yield b.column("id").to_pylist(), _matrix(b.column("vector"), self.meta["dim"])
+
+    # -- versions and housekeeping ---------------------------------------------------------------
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Every kept version of the table: number, time and row count, oldest first."""
+        table = self.table
+        if table is None:
+            return []
+        table.checkout_latest()
+        out = []
+        view = self._db.open_table(self.name)
+        for v in table.list_versions():
+            number = int(v["version"])
+            view.checkout(number)
+            stamp = v.get("timestamp")
+            out.append(
+                {
+                    "version": number,
+                    "timestamp": stamp.isoformat(timespec="seconds") if stamp else None,
+                    "rows": int(view.count_rows()),
+                }
+            )
+        return out
+
+    def restore(self, version: int) -> None:
+        """Make an earlier version the current one (a new version, so it can be undone too)."""
+        table = self.table
+        known = [v["version"] for v in self.versions()]
+        if table is None or int(version) not in known:
+            shown = ", ".join(map(str, known[-10:])) or "none"
+            raise SentvecError(
+                f"collection {self.name!r} has no version {version} (kept versions: {shown}). "
+                f"Fix: pick one from `sentvec index versions {self.name}`."
+            )
+        _retry(lambda: table.restore(int(version)), f"restoring {self.name!r}")
+        self._sync_columns()
+        self._sync_index_meta()
+
+    def info(self) -> dict[str, Any]:
+        """Name, path, size, model, metric, filter columns and the index with its recall."""
+        table = self.table
+        indices = [] if table is None else [i.index_type for i in table.list_indices()]
+        return {
+            "name": self.name,
+            "backend": self.backend,
+            "path": str(self.root / f"{self.name}.lance"),
+            "rows": len(self),
+            "dim": self.meta["dim"],
+            "model": self.meta["model"],
+            "fingerprint": self.meta["fingerprint"],
+            "metric": self.meta["metric"],
+            "filter_columns": self.columns(),
+            "full_text_index": "FTS" in indices,
+            "vector_index": self.meta.get("index"),
+            "search": "approximate" if self.meta.get("index") else "exact",
+            "version": None if table is None else int(table.version),
+            "created": self.meta.get("created"),
+        }
+
+    def drop(self) -> None:
+        """Delete the collection and its files."""
+        if self.name in self._db.list_tables().tables:
+            self._db.drop_table(self.name)
+        (self.root / f"{self.name}.sentvec.json").unlink(missing_ok=True)
+        self._table = None
+
+
+__all__ = ["NPROBES", "LanceCollection"]

@@ -1,0 +1,517 @@
+"""The server backend: a collection in PostgreSQL with pgvector (``pip install
+'sentvec[postgres]'``), chosen by a ``postgresql://`` location.
+
+Each collection is one table ``sv_NAME``: ``id`` (primary key), ``text``, ``vector``
+(pgvector), ``meta`` (jsonb), a generated ``tsv`` (``tsvector``, GIN index) for full-text
+search, and one typed column per scalar metadata field of the first rows. The settings live in
+the table ``sentvec_collections``. Every batch is one transaction of
+``INSERT ... ON CONFLICT (id)``, so an ingest is idempotent by id, safe with concurrent
+writers, and a killed one resumes; a failed one is undone from per-ingest undo tables. The
+approximate index is HNSW (cosine or inner product), built past ``AUTO_INDEX_ROWS`` rows or on
+request, with its recall measured like LanceDB's. Filters are always bound parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from sentvec.errors import MissingExtraError, SentvecError
+from sentvec.io import Record
+from sentvec.store import filters as flt
+from sentvec.store.base import (
+    AUTO_INDEX_ROWS,
+    CORE_COLUMNS,
+    Collection,
+    Hit,
+    coerce,
+    define_columns,
+)
+from sentvec.store.errors import CollectionNotFoundError, FilterError
+
+META_TABLE = "sentvec_collections"
+TEXT_CONFIG = "english"  # PostgreSQL text search configuration (stemming, stop words)
+EF_SEARCH = 100  # HNSW candidates per query (measured: BENCHMARKS.md)
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 64
+_SQL_TYPE = {"bool": "boolean", "int64": "bigint", "float64": "double precision", "string": "text"}
+_KIND = {"boolean": "bool", "bigint": "int64", "double precision": "float64", "text": "string"}
+_COPY_TYPE = {"bool": "bool", "int64": "int8", "float64": "float8", "string": "text"}
+_MAX_NAME = 50
+
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise MissingExtraError("psycopg", "postgres") from None
+    return psycopg
+
+
+def mask(uri: str) -> str:
+    """The URI with any password replaced by ``***`` (for messages)."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", uri)
+
+
+def _connect(uri: str) -> Any:
+    """A connection (autocommit; transactions are explicit) with pgvector types registered."""
+    psycopg = _psycopg()
+    try:
+        from pgvector.psycopg import register_vector
+    except ImportError:
+        raise MissingExtraError("pgvector", "postgres") from None
+    try:
+        conn = psycopg.connect(uri, autocommit=True)
+    except psycopg.OperationalError as e:
+        reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        raise SentvecError(
+            f"cannot connect to PostgreSQL at {mask(uri)!r}: {reason}. Fix: check the "
+            "server is running and the URI (postgresql://USER:PASSWORD@HOST:PORT/DB)."
+        ) from None
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('sentvec-setup'))")
+        try:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except psycopg.Error as e:
+            raise SentvecError(
+                f"PostgreSQL at {mask(uri)!r} has no pgvector extension ({e}). Fix: install "
+                "pgvector on the server (https://github.com/pgvector/pgvector)."
+            ) from None
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {META_TABLE} (name text PRIMARY KEY, meta jsonb NOT NULL)"
+        )
+    register_vector(conn)
+    return conn
+
+
+def list_postgres(uri: str) -> list[str]:
+    """Names of the collections in the database at ``uri``."""
+    with _connect(uri) as conn:
+        return [r[0] for r in conn.execute(f"SELECT name FROM {META_TABLE} ORDER BY name")]
+
+
+def _vec(value: Any) -> np.ndarray:
+    """A vector from the database (numpy array, or pgvector's ``Vector`` from binary cursors)."""
+    if hasattr(value, "to_numpy"):
+        value = value.to_numpy()
+    return np.asarray(value, dtype=np.float32)
+
+
+def _ident(name: str) -> str:
+    """A double-quoted identifier (names are checked to hold no quote)."""
+    if '"' in name or "\x00" in name:
+        raise SentvecError(f"invalid identifier {name!r}")
+    return f'"{name}"'
+
+
+class PostgresCollection(Collection):
+    """A collection in PostgreSQL + pgvector. Open it through :class:`Collection`."""
+
+    backend = "postgresql"
+
+    def __init__(self, uri: str, name: str, meta: dict[str, Any], conn: Any) -> None:
+        self.location, self.name, self.meta = uri, name, meta
+        self.root = uri  # kept for code that reads ``col.root``
+        self.conn = conn
+        self.table_name = _ident(f"sv_{name}")
+        self._undo_ready = False
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.conn.close()
+
+    # -- opening --------------------------------------------------------------------------------
+
+    @classmethod
+    def _create(
+        cls, location: Any, name: str, meta: dict[str, Any], exist_ok: bool
+    ) -> PostgresCollection:
+        if len(name) > _MAX_NAME:
+            raise SentvecError(
+                f"collection name {name!r} is too long for PostgreSQL ({len(name)} > "
+                f"{_MAX_NAME} characters). Fix: use a shorter name."
+            )
+        uri = str(location)
+        conn = _connect(uri)
+        with conn.transaction():
+            row = conn.execute(
+                f"SELECT meta FROM {META_TABLE} WHERE name = %s FOR UPDATE", (name,)
+            ).fetchone()
+            if row is None:
+                conn.execute(
+                    f"INSERT INTO {META_TABLE} (name, meta) VALUES (%s, %s) "
+                    "ON CONFLICT (name) DO NOTHING",
+                    (name, json.dumps(meta)),
+                )
+                row = conn.execute(
+                    f"SELECT meta FROM {META_TABLE} WHERE name = %s", (name,)
+                ).fetchone()
+            elif not exist_ok:
+                conn.close()
+                raise SentvecError(
+                    f"collection {name!r} already exists in {mask(uri)!r}. "
+                    f"Fix: add to it, or drop it first (`sentvec index drop {name}`)."
+                )
+        col = cls(uri, name, row[0], conn)
+        col._sync_columns()
+        return col
+
+    @classmethod
+    def _open(cls, location: Any, name: str) -> PostgresCollection:
+        uri = str(location)
+        conn = _connect(uri)
+        row = conn.execute(f"SELECT meta FROM {META_TABLE} WHERE name = %s", (name,)).fetchone()
+        if row is None:
+            have = [r[0] for r in conn.execute(f"SELECT name FROM {META_TABLE} ORDER BY name")]
+            conn.close()
+            raise CollectionNotFoundError(name, mask(uri), have)
+        col = cls(uri, name, row[0], conn)
+        col._sync_columns()
+        return col
+
+    def _table_exists(self) -> bool:
+        row = self.conn.execute("SELECT to_regclass(%s)", (self.table_name,)).fetchone()
+        return row[0] is not None
+
+    def _sync_columns(self) -> None:
+        """Take the typed columns from the table itself (another writer may have made it)."""
+        rows = self.conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+            (f"sv_{self.name}",),
+        ).fetchall()
+        if not rows:
+            return
+        cols = {c: _KIND[t] for c, t in rows if c not in (*CORE_COLUMNS, "tsv") and t in _KIND}
+        if cols != self.meta["columns"]:
+            self.meta["columns"] = cols
+            self._save_meta()
+
+    def _save_meta(self) -> None:
+        self.conn.execute(
+            f"UPDATE {META_TABLE} SET meta = %s WHERE name = %s",
+            (json.dumps(self.meta), self.name),
+        )
+
+    def _create_table(self, rows: list[Record]) -> None:
+        """The table, its text index and the undo tables, made once (under a lock)."""
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.table_name,))
+            if not self._table_exists():
+                self.meta["columns"] = define_columns(rows)
+                typed = "".join(
+                    f", {_ident(c)} {_SQL_TYPE[k]}" for c, k in self.meta["columns"].items()
+                )
+                self.conn.execute(
+                    f"CREATE TABLE {self.table_name} (id text PRIMARY KEY, text text, "
+                    f"vector vector({int(self.meta['dim'])}), meta jsonb{typed}, "
+                    f"tsv tsvector GENERATED ALWAYS AS "
+                    f"(to_tsvector('{TEXT_CONFIG}', coalesce(text, ''))) STORED)"
+                )
+                self.conn.execute(f"CREATE INDEX ON {self.table_name} USING gin (tsv)")
+        self._sync_columns()
+        self._save_meta()
+
+    def _cols(self) -> list[str]:
+        return ["id", "text", "vector", "meta", *self.meta["columns"]]
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def _prepare_undo(self) -> None:
+        """Per-connection scratch tables: the staged batch, the ids this ingest inserted and
+        the old rows it replaced (to put back if the ingest fails)."""
+        if self._undo_ready:
+            return
+        cols = ", ".join(_ident(c) for c in self._cols())
+        for tmp in ("_sv_stage", "_sv_old"):
+            self.conn.execute(f"DROP TABLE IF EXISTS {tmp}")
+            self.conn.execute(
+                f"CREATE TEMP TABLE {tmp} AS SELECT {cols} FROM {self.table_name} WITH NO DATA"
+            )
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS _sv_new (id text PRIMARY KEY)")
+        self.conn.execute("TRUNCATE _sv_new")
+        self.conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS _sv_old_id ON _sv_old (id)")
+        self._undo_ready = True
+
+    def _write(self, rows: list[Record], vectors: np.ndarray, upsert: bool) -> tuple[int, int]:
+        from psycopg.types.json import Jsonb
+
+        vectors = self._prepare(rows, vectors)
+        if not self._table_exists():
+            self._create_table(rows)
+            self._check_rows(rows)
+        self._prepare_undo()
+        cols = self._cols()
+        names = ", ".join(_ident(c) for c in cols)
+        kinds = list(self.meta["columns"].items())
+        types = ["text", "text", "vector", "jsonb"] + [_COPY_TYPE[k] for _, k in kinds]
+        t = self.table_name
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute("TRUNCATE _sv_stage")
+            with cur.copy(f"COPY _sv_stage ({names}) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                copy.set_types(types)
+                for r, v in zip(rows, vectors, strict=True):
+                    extra = [coerce(r, c, k) for c, k in kinds]
+                    copy.write_row([r.id, r.text, v, Jsonb(r.metadata), *extra])
+            if upsert:  # keep the rows about to be replaced, once per ingest
+                old = ", ".join("t." + _ident(c) for c in cols)
+                cur.execute(
+                    f"INSERT INTO _sv_old ({names}) SELECT {old} "
+                    f"FROM {t} t JOIN _sv_stage s USING (id) "
+                    "WHERE NOT EXISTS (SELECT 1 FROM _sv_new n WHERE n.id = t.id) "
+                    "ON CONFLICT (id) DO NOTHING"
+                )
+                sets = ", ".join(f"{_ident(c)} = EXCLUDED.{_ident(c)}" for c in cols[1:])
+                conflict = f"DO UPDATE SET {sets}"
+            else:
+                conflict = "DO NOTHING"
+            cur.execute(
+                f"WITH done AS (INSERT INTO {t} ({names}) SELECT {names} FROM _sv_stage "
+                f"ON CONFLICT (id) {conflict} RETURNING id, (xmax = 0) AS inserted), "
+                "noted AS (INSERT INTO _sv_new (id) SELECT id FROM done WHERE inserted "
+                "ON CONFLICT DO NOTHING) "
+                "SELECT count(*) FILTER (WHERE inserted), count(*) FROM done"
+            )
+            inserted, written = cur.fetchone()
+        return int(inserted), int(written) - int(inserted)
+
+    def _begin_ingest(self) -> Any:
+        existed = self._table_exists()
+        self._undo_ready = False
+        if existed:
+            self._prepare_undo()
+        return existed
+
+    def _undo_ingest(self, state: Any) -> None:
+        if not self._undo_ready:
+            return
+        cols = ", ".join(_ident(c) for c in self._cols())
+        sets = ", ".join(f"{_ident(c)} = EXCLUDED.{_ident(c)}" for c in self._cols()[1:])
+        with self.conn.transaction():
+            self.conn.execute(f"DELETE FROM {self.table_name} WHERE id IN (SELECT id FROM _sv_new)")
+            self.conn.execute(
+                f"INSERT INTO {self.table_name} ({cols}) SELECT {cols} FROM _sv_old "
+                f"ON CONFLICT (id) DO UPDATE SET {sets}"
+            )
+            self.conn.execute("TRUNCATE _sv_new")
+            self.conn.execute("TRUNCATE _sv_old")
+        if not state and self._count(None) == 0:  # the failed ingest made the table: remove it
+            self.conn.execute(f"DROP TABLE IF EXISTS {self.table_name}")
+            self._undo_ready = False
+            self.meta["columns"] = {}
+            self._save_meta()
+
+    def _stored_ids(self) -> set[str]:
+        if not self._table_exists():
+            return set()
+        return {r[0] for r in self.conn.execute(f"SELECT id FROM {self.table_name}")}
+
+    def _where(self, node: flt.Node | None) -> tuple[str, list[Any]]:
+        if node is None:
+            return "", []
+        cond, params = flt.to_postgres(node)
+        return f" WHERE {cond}", params
+
+    def _execute(self, query: str, params: Sequence[Any], node: flt.Node | None) -> Any:
+        psycopg = _psycopg()
+        try:
+            return self.conn.execute(query, params)
+        except psycopg.errors.DataError as e:
+            raise FilterError(
+                flt.to_postgres(node)[0] if node else "", self.columns(), str(e)
+            ) from None
+
+    def _delete(self, node: flt.Node) -> int:
+        if not self._table_exists():
+            return 0
+        cond, params = self._where(node)
+        return int(self._execute(f"DELETE FROM {self.table_name}{cond}", params, node).rowcount)
+
+    # -- indexes --------------------------------------------------------------------------------
+
+    def refresh_indexes(self, auto_index_rows: int | None = AUTO_INDEX_ROWS) -> None:
+        """After writes: the text index is kept by PostgreSQL; the HNSW index is built once the
+        collection reaches ``auto_index_rows`` rows."""
+        if (
+            auto_index_rows is not None
+            and self.meta.get("index") is None
+            and self._table_exists()
+            and len(self) >= auto_index_rows
+        ):
+            self.build_index()
+
+    def build_index(
+        self,
+        m: int = HNSW_M,
+        ef_construction: int = HNSW_EF_CONSTRUCTION,
+        ef_search: int = EF_SEARCH,
+        sample: int = 100,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """Build the HNSW index (pgvector) and measure its recall@10 against exact search.
+
+        :param m: graph neighbours per node (more: better recall, bigger index).
+        :param ef_construction: candidates while building.
+        :param ef_search: candidates per query from now on (more: slower, higher recall).
+        :param sample: queries used to measure recall.
+        :return: the index record kept in the collection's settings.
+        """
+        n = len(self)
+        if n < 256:
+            raise SentvecError(
+                f"collection {self.name!r} has {n} rows; an approximate index "
+                "needs at least 256 (exact search is fast at this size)."
+            )
+        ops = "vector_cosine_ops" if self.meta["metric"] == "cosine" else "vector_ip_ops"
+        index = _ident(f"sv_{self.name}_hnsw")
+        start = time.perf_counter()
+        self.conn.execute("SELECT set_config('maintenance_work_mem', '2GB', false)")
+        self.conn.execute(f"DROP INDEX IF EXISTS {index}")
+        self.conn.execute(
+            f"CREATE INDEX {index} ON {self.table_name} USING hnsw (vector {ops}) "
+            f"WITH (m = {int(m)}, ef_construction = {int(ef_construction)})"
+        )
+        self.meta["index"] = {
+            "type": "HNSW",
+            "m": int(m),
+            "ef_construction": int(ef_construction),
+            "ef_search": int(ef_search),
+            "rows": n,
+            "build_seconds": round(time.perf_counter() - start, 2),
+        }
+        recall = self.measure_recall(sample)
+        self.meta["index"].update(
+            recall_at_10=recall, recall_queries=sample, built=time.strftime("%Y-%m-%dT%H:%M:%S")
+        )
+        self._save_meta()
+        return dict(self.meta["index"])
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def _count(self, node: flt.Node | None) -> int:
+        if not self._table_exists():
+            return 0
+        cond, params = self._where(node)
+        return int(
+            self._execute(f"SELECT count(*) FROM {self.table_name}{cond}", params, node).fetchone()[
+                0
+            ]
+        )
+
+    def _vector_search(
+        self, vector: np.ndarray, k: int, node: flt.Node | None, exact: bool | None
+    ) -> list[Hit]:
+        if not self._table_exists():
+            return []
+        q = self._normalise(np.asarray(vector, dtype=np.float32))
+        op = "<=>" if self.meta["metric"] == "cosine" else "<#>"
+        cond, params = self._where(node)
+        index = self.meta.get("index")
+        with self.conn.transaction():
+            if exact or index is None:
+                self.conn.execute("SELECT set_config('enable_indexscan', 'off', true)")
+            else:
+                ef = str(max(int(index.get("ef_search", EF_SEARCH)), k))
+                self.conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (ef,))
+                if node is not None:
+                    self.conn.execute(
+                        "SELECT set_config('hnsw.iterative_scan', 'strict_order', true)"
+                    )
+            rows = self._execute(
+                f"SELECT id, text, meta, vector {op} %s AS d FROM {self.table_name}{cond} "
+                f"ORDER BY vector {op} %s LIMIT %s",
+                [q, *params, q, k],
+                node,
+            ).fetchall()
+        if self.meta["metric"] == "cosine":
+            return [Hit(i, t, 1.0 - float(d), m or {}) for i, t, m, d in rows]
+        return [Hit(i, t, -float(d), m or {}) for i, t, m, d in rows]
+
+    def _text_search(self, text: str, k: int, node: flt.Node | None) -> list[Hit]:
+        if not self._table_exists() or not text.strip():
+            return []
+        cond, params = self._where(node)
+        cond = cond.replace(" WHERE ", " AND ", 1)
+        rows = self._execute(
+            f"SELECT id, text, meta, ts_rank_cd(tsv, q) AS s FROM {self.table_name}, "
+            f"(SELECT replace(plainto_tsquery('{TEXT_CONFIG}', %s)::text, '&', '|')::tsquery"
+            f" AS q) AS query WHERE tsv @@ q{cond} ORDER BY s DESC, id LIMIT %s",
+            [text, *params, k],
+            node,
+        ).fetchall()
+        return [Hit(i, t, float(s), m or {}) for i, t, m, s in rows]
+
+    def _get(self, ids: Sequence[str]) -> list[Hit]:
+        if not self._table_exists():
+            return []
+        rows = self.conn.execute(
+            f"SELECT id, text, meta FROM {self.table_name} WHERE id = ANY(%s)", (list(ids),)
+        ).fetchall()
+        return [Hit(i, t, 1.0, m or {}) for i, t, m in rows]
+
+    def _vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not self._table_exists() or not ids:
+            return {}
+        rows = self.conn.execute(
+            f"SELECT id, vector FROM {self.table_name} WHERE id = ANY(%s)", (list(ids),)
+        ).fetchall()
+        return {i: _vec(v) for i, v in rows}
+
+    def _scan(self, batch_size: int = 65536) -> Iterator[tuple[list[str], np.ndarray]]:
+        if not self._table_exists():
+            return
+        with self.conn.transaction(), self.conn.cursor(name="sentvec_scan") as cur:
+            cur.itersize = batch_size
+            cur.execute(f"SELECT id, vector FROM {self.table_name}")
+            while rows := cur.fetchmany(batch_size):
+                ids = [r[0] for r in rows]
+                yield ids, np.stack([_vec(r[1]) for r in rows])
+
+    # -- versions and housekeeping ---------------------------------------------------------------
+
+    def versions(self) -> list[dict[str, Any]]:
+        """PostgreSQL collections keep no versions of their own (use the server's backups)."""
+        return []
+
+    def restore(self, version: int) -> None:
+        """Not available on PostgreSQL: the server's backups (pg_dump, point-in-time recovery)
+        are the way back."""
+        raise SentvecError(
+            f"collection {self.name!r} is in PostgreSQL, which keeps no collection versions. "
+            "Fix: restore from the server's backups (pg_dump, point-in-time recovery), or use "
+            "a LanceDB folder (the default store) for versioned collections."
+        )
+
+    def info(self) -> dict[str, Any]:
+        """Name, location, size, model, metric, filter columns and the index with its recall."""
+        return {
+            "name": self.name,
+            "backend": self.backend,
+            "path": f"{mask(self.location)} table {self.table_name}",
+            "rows": len(self),
+            "dim": self.meta["dim"],
+            "model": self.meta["model"],
+            "fingerprint": self.meta["fingerprint"],
+            "metric": self.meta["metric"],
+            "filter_columns": self.columns(),
+            "full_text_index": self._table_exists(),
+            "vector_index": self.meta.get("index"),
+            "search": "approximate" if self.meta.get("index") else "exact",
+            "version": None,
+            "created": self.meta.get("created"),
+        }
+
+    def drop(self) -> None:
+        """Delete the collection's table and settings."""
+        with self.conn.transaction():
+            self.conn.execute(f"DROP TABLE IF EXISTS {self.table_name}")
+            self.conn.execute(f"DELETE FROM {META_TABLE} WHERE name = %s", (self.name,))
+        self._undo_ready = False
+
+
+__all__ = ["EF_SEARCH", "PostgresCollection", "list_postgres", "mask"]
