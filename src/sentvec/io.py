@@ -328,8 +328,9 @@ def iter_records(
     :raises InputFileError: naming file, line and problem for a malformed row.
     """
     path = Path(path)
+    json_rows = detect_format(path, fmt) == "jsonl"
     for n, row in iter_rows(path, fmt, header, encoding):
-        if isinstance(row, list):
+        if isinstance(row, list) and not json_rows:
             yield _list_record(path, n, row, text_field, id_field)
         elif isinstance(row, dict):
             yield _record(path, n, row, text_field, id_field)

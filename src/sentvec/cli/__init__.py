@@ -93,9 +93,9 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=args, prog_name="sentvec", standalone_mode=False)
     except SentvecError as e:
         _fail(str(e), 2)
-    except click_errors.NoArgsIsHelpError as e:
-        typer.echo(e.ctx.get_help() if e.ctx else "", err=True)
-        sys.exit(2)
+    except click_errors.NoArgsIsHelpError as e:  # `sentvec` or `sentvec eval` alone: help
+        typer.echo(e.ctx.get_help() if e.ctx else "")
+        sys.exit(0)
     except click_errors.UsageError as e:
         hint = f" Fix: see `{e.ctx.command_path} --help`." if e.ctx else ""
         _fail(f"{e.format_message().rstrip('.')}.{hint}", 2)
