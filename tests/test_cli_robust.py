@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from sentvec.cli import main
 
-MAX_EXAMPLES = {"files": 260, "arguments": 160, "index": 60}
+MAX_EXAMPLES = {"files": 200, "arguments": 150, "index": 60}
 SETTINGS = dict(
     deadline=None,
     phases=[Phase.explicit, Phase.generate],  # no shrinking: the message shows args and output
@@ -107,6 +107,28 @@ def codecs_bom() -> bytes:
 
 
 _counter = itertools.count()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def reuse_loaded_models():
+    """Commands load their model through sentvec.encoder.load; keep each model that loaded
+    once (errors are never cached, so broken models still fail every time). Calls with other
+    settings (train's max_seq_length) load afresh, as training changes the weights."""
+    import sentvec.encoder
+
+    real, cache = sentvec.encoder.load, {}
+
+    def load(model=None, **kwargs):
+        if set(kwargs) - {"backend"}:
+            return real(model, **kwargs)
+        key = (str(model), kwargs.get("backend"))
+        if key not in cache:
+            cache[key] = real(model, **kwargs)
+        return cache[key]
+
+    sentvec.encoder.load = load
+    yield
+    sentvec.encoder.load = real
 
 
 @pytest.fixture(scope="module")

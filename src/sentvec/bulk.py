@@ -161,7 +161,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
             "manifest.json is not a sentvec shard manifest (fields missing or of the wrong type)",
             "delete the folder and run the encode again",
         )
-    return manifest  # type: ignore[no-any-return]
+    return manifest
 
 
 def _manifest_ok(m: Any) -> bool:

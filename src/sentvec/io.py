@@ -122,7 +122,7 @@ def iter_lines(path: str | Path, encoding: str | None = None) -> Iterator[str]:
                 f.read(len(codecs.BOM_UTF8))
             yield from _utf8_lines(path, f)
             return
-        text = codecs.getreader(detected)(f, errors="strict")
+        text = codecs.getreader(detected)(f, "strict")
         done = 0  # lines decoded so far
         try:
             for line in _split_keepends(text):

@@ -67,8 +67,9 @@ def _ingest(
     batch_size: int,
     upsert: bool,
 ) -> None:
-    from sentvec.io import iter_records
+    from sentvec.io import check_input_file, iter_records
 
+    check_input_file(file)  # before the collection is opened or created
     col, encoder = _open_for_write(_root(root), name, model)
     records = iter_records(file, text_field=text_field, id_field=id_field)
     report = col.add(
