@@ -19,6 +19,11 @@ def test_encode_refuses_what_is_not_texts(tiny_encoder, texts):
         tiny_encoder.encode(texts)
 
 
+def test_encode_refuses_lone_surrogates(tiny_encoder):
+    with pytest.raises(SentvecError, match=r"text #1 holds a lone surrogate '\\udcff'"):
+        tiny_encoder.encode(["fine", "bad \udcff byte"])  # what Python makes of a bad argv byte
+
+
 @pytest.mark.parametrize(
     ("value", "match"),
     [(100_000, "between 1 and 64, the model's number of positions"), (0, "at least|between"),

@@ -275,6 +275,7 @@ def _arg_command(data: st.DataObject, env: dict) -> list[str]:
     choices = [
         ["similarity", "a", "b", *m, "--metric", data.draw(st.sampled_from(["cosine", "bad"]))],
         ["similarity", "", "x", *m, "--json"],
+        ["similarity", "\udcff", "b", *m],  # an undecodable argv byte, as Python passes it
         ["info", m[1], "--json"],
         ["export", m[1], "--out", str(folder / "good.csv")],
         ["encode", str(good), "--batch-size", size, *m],
