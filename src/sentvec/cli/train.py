@@ -17,6 +17,7 @@ from sentvec.cli._options import (
     JsonOpt,
     ModelOpt,
     check_output,
+    check_output_folder,
     check_range,
     emit_json,
     load_encoder,
@@ -48,14 +49,14 @@ def train(
     cfg.training.resume = resume
     from sentvec.encoder import load
 
+    check_output_folder(Path(cfg.training.output_dir), "training.output_dir")
+    data = build_data(cfg)  # read (and check) the files before the model loads
+    evaluator = build_evaluator(cfg.evaluator)
     encoder = load(cfg.model, max_seq_length=cfg.max_seq_length)
-    data = build_data(cfg)
     for d in data:
         if d.skipped:
             typer.echo(f"{d.name}: skipped {d.skipped} malformed row(s)", err=True)
-    trainer = Trainer(
-        encoder, build_losses(cfg, encoder), data, cfg.training, build_evaluator(cfg.evaluator)
-    )
+    trainer = Trainer(encoder, build_losses(cfg, encoder), data, cfg.training, evaluator)
     state = trainer.train()
     folder = trainer.save(
         Path(cfg.training.output_dir) / "model",
