@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from sentvec.cli import main
 
-MAX_EXAMPLES = {"files": 200, "arguments": 150, "index": 60}
+MAX_EXAMPLES = {"files": 300, "arguments": 200, "index": 80}
 SETTINGS = dict(
     deadline=None,
     phases=[Phase.explicit, Phase.generate],  # no shrinking: the message shows args and output
