@@ -167,26 +167,58 @@ def test_bad_arguments_are_clear_errors():
         TrainingArgs(batch_size=0)
 
 
-def test_gradient_checkpointing_gives_the_same_weights(make_st_model, tmp_path):
+def _count_layer_calls(enc):
+    """Count forward passes through a module inside the first transformer layer (inside: the
+    checkpoint wraps the layer's forward, so only its sub-modules run again in backward)."""
+    calls = []
+    layer = enc.model.transformer.encoder.layer[0].intermediate
+    handle = layer.register_forward_hook(lambda *_: calls.append(torch.is_grad_enabled()))
+    return calls, handle
+
+
+def test_gradient_checkpointing_recomputes_and_gives_the_same_weights(make_st_model, tmp_path):
+    """With the flag, each layer runs twice per step (forward, then again in backward);
+    without it, once. The weights come out the same either way."""
     data = from_records(DATA, "scored_pairs")
-    runs = []
+    runs, counts = [], []
     for flag in (False, True):
         enc = _fresh(make_st_model)
+        calls, handle = _count_layer_calls(enc)
         args = _args(tmp_path / str(flag), epochs=1, gradient_checkpointing=flag)
         Trainer(enc, CosineSimilarityLoss(), data, args).train()
+        handle.remove()
         runs.append(_weights(enc))
+        counts.append(len(calls))
+        model = enc.model.transformer
+        on = getattr(model, "is_activation_checkpointing", None)
+        assert (model.is_gradient_checkpointing if on is None else on) is flag
+    steps = len(DATA) // 4
+    assert counts[0] == steps  # both columns go through in one padded block: one pass a step
+    assert counts[1] == 2 * counts[0], counts  # recomputed in backward
     for k in runs[0]:
         torch.testing.assert_close(runs[1][k], runs[0][k], atol=1e-6, rtol=1e-5)
 
 
-def test_bf16_autocast_trains(make_st_model, tmp_path):
+def test_bf16_autocast_runs_the_matmuls_in_bf16_and_trains(make_st_model, tmp_path):
+    """The flag must reach the forward pass: linear layers inside the transformer return
+    bfloat16 under autocast (float32 without it), and the weights still move."""
     data = from_records(DATA, "scored_pairs")
-    enc = _fresh(make_st_model)
-    before = _weights(enc)
-    Trainer(enc, CosineSimilarityLoss(), data, _args(tmp_path, epochs=1, bf16=True)).train()
-    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in rows)
-    assert any(not torch.equal(before[k], v) for k, v in _weights(enc).items())
+    dtypes = {}
+    for flag in (False, True):
+        enc = _fresh(make_st_model)
+        before = _weights(enc)
+        seen = []
+        query = enc.model.transformer.encoder.layer[0].attention.self.query
+        handle = query.register_forward_hook(lambda _m, _i, out, seen=seen: seen.append(out.dtype))
+        out = tmp_path / str(flag)
+        Trainer(enc, CosineSimilarityLoss(), data, _args(out, epochs=1, bf16=flag)).train()
+        handle.remove()
+        dtypes[flag] = set(seen)
+        rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+        assert all(torch.isfinite(torch.tensor(r["loss"])) for r in rows)
+        assert any(not torch.equal(before[k], v) for k, v in _weights(enc).items())
+        assert all(v.dtype == torch.float32 for v in _weights(enc).values())  # master weights
+    assert dtypes == {False: {torch.float32}, True: {torch.bfloat16}}
 
 
 def test_several_datasets_with_their_own_losses(make_st_model, tmp_path):

@@ -88,8 +88,15 @@ def encode_to_shards(
     """
     from tqdm.auto import tqdm
 
-    if isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
-        raise SentvecError(f"shard_size must be >= 1, got {shard_size}. Fix: pass a positive size.")
+    if (
+        isinstance(shard_size, bool)
+        or not isinstance(shard_size, int)
+        or not 1 <= shard_size <= 10**9
+    ):
+        raise SentvecError(
+            f"shard_size must be between 1 and 1,000,000,000, got {shard_size}. "
+            "Fix: pass a size such as 10000."
+        )
     check_input_file(path)
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
@@ -162,7 +169,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
             "manifest.json is not a sentvec shard manifest (fields missing or of the wrong type)",
             "delete the folder and run the encode again",
         )
-    return manifest  # type: ignore[no-any-return]
+    return manifest
 
 
 def _manifest_ok(m: Any) -> bool:

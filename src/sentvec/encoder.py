@@ -20,7 +20,12 @@ from sentvec import hub
 from sentvec.backends import Backend, create_backend
 from sentvec.batching import pad, plan_batches
 from sentvec.config import ModelSpec, load_spec, write_spec
-from sentvec.errors import InvalidChoiceError, TextTooLongError, TextTypeError
+from sentvec.errors import (
+    InvalidChoiceError,
+    InvalidTextError,
+    TextTooLongError,
+    TextTypeError,
+)
 from sentvec.pooling import PoolingMode
 from sentvec.tokenization import TextTokenizer, copy_tokenizer_files
 
@@ -277,6 +282,11 @@ def _check_texts(texts: str | Iterable[str]) -> list[str]:
     for i, t in enumerate(items):
         if not isinstance(t, str):
             raise TextTypeError(i, t)
+        if not t.isascii():
+            try:
+                t.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise InvalidTextError(i, e.start, t[e.start]) from None
     return items
 
 

@@ -122,3 +122,15 @@ class OutOfRangeError(SentvecError, ValueError):
             f"{what} {value!r} is out of range: it must be {valid}."
             + (f" Fix: {fix}." if fix else "")
         )
+
+
+class InvalidTextError(SentvecError, ValueError):
+    """A text holds a lone surrogate (half of a UTF-16 pair), which is not valid Unicode."""
+
+    def __init__(self, index: int, position: int, char: str) -> None:
+        self.index, self.position = index, position
+        super().__init__(
+            f"text #{index} holds a lone surrogate {char!r} at character {position}, which is "
+            "not valid Unicode (often undecodable bytes or half of an emoji). Fix: decode the "
+            "input as UTF-8, or drop that character."
+        )

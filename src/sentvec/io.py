@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import json
 import re
 import sys
@@ -122,7 +123,7 @@ def iter_lines(path: str | Path, encoding: str | None = None) -> Iterator[str]:
                 f.read(len(codecs.BOM_UTF8))
             yield from _utf8_lines(path, f)
             return
-        text = codecs.getreader(detected)(f, errors="strict")
+        text = codecs.getreader(detected)(f, "strict")
         done = 0  # lines decoded so far
         try:
             for line in _split_keepends(text):
@@ -153,30 +154,56 @@ def _split_keepends(stream: Any) -> Iterator[str]:
 
 
 def _utf8_lines(path: Path, f: IO[bytes]) -> Iterator[str]:
-    """Decode binary lines as strict UTF-8, naming line and byte of the first bad byte."""
+    """Decode as strict UTF-8 at TextIOWrapper speed; on a bad byte, find its exact line and
+    byte offset by scanning the file again (only on that error path)."""
+    text = io.TextIOWrapper(f, encoding="utf-8", errors="strict", newline="")
+    n = 0
+    try:
+        for line in text:
+            n += 1
+            if "\x00" in line:
+                raise _bad_bytes(path, n)
+            yield line
+    except UnicodeDecodeError:
+        raise _bad_bytes(path, n + 1) from None
+    finally:
+        text.detach()
+
+
+def _bad_bytes(path: Path, after: int) -> InputFileError:
+    """The error for the first undecodable (or NUL) byte, with its line and byte offset."""
     offset = 0
-    for n, raw in enumerate(f, start=1):
-        nul = raw.find(b"\x00")
-        if nul >= 0:
-            raise InputFileError(
-                path,
-                n,
-                f"NUL byte at byte offset {offset + nul}: this is a binary file, "
-                "or UTF-16 without a byte-order mark. Fix: give a text file saved as UTF-8",
-            )
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            bad = raw[e.start : e.start + 1]
-            raise InputFileError(
-                path,
-                n,
-                f"not UTF-8: byte {bad!r} at byte offset {offset + e.start} "
-                f"(column {e.start + 1}) cannot be decoded. "
-                "Fix: re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 IN > OUT`, "
-                "or 'CSV UTF-8' in a spreadsheet's Save as)",
-            ) from None
-        offset += len(raw)
+    try:
+        with open(path, "rb") as f:
+            if f.peek(3)[:3] == codecs.BOM_UTF8:
+                offset = len(codecs.BOM_UTF8)
+                f.read(offset)
+            for n, raw in enumerate(f, start=1):
+                nul = raw.find(b"\x00")
+                if nul >= 0:
+                    return InputFileError(
+                        path,
+                        n,
+                        f"NUL byte at byte offset {offset + nul}: this is a binary file, "
+                        "or UTF-16 without a byte-order mark. Fix: give a text file saved as UTF-8",
+                    )
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    return InputFileError(
+                        path,
+                        n,
+                        f"not UTF-8: byte {raw[e.start : e.start + 1]!r} at byte offset "
+                        f"{offset + e.start} (column {e.start + 1}) cannot be decoded. "
+                        "Fix: re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 IN > OUT`, "
+                        "or 'CSV UTF-8' in a spreadsheet's Save as)",
+                    )
+                offset += len(raw)
+    except OSError:
+        pass
+    return InputFileError(  # a pipe cannot be read twice: say where, roughly
+        path, after, "not UTF-8 (at or after this line). Fix: re-save the file as UTF-8"
+    )
 
 
 def iter_rows(
@@ -226,7 +253,7 @@ def _jsonl_rows(path: Path, lines: Iterable[str]) -> Iterator[tuple[int, Any]]:
             ) from None
         except RecursionError:
             raise InputFileError(path, n, "JSON nested too deeply") from None
-        if _SURROGATE_ESCAPE.search(line):
+        if "\\u" in line and _SURROGATE_ESCAPE.search(line):
             _check_surrogates(path, n, row)
         yield n, row
 
@@ -328,8 +355,16 @@ def iter_records(
     :raises InputFileError: naming file, line and problem for a malformed row.
     """
     path = Path(path)
+    kind = detect_format(path, fmt)
+    if kind == "txt":  # the fast path: one text per line
+        for n, line in enumerate(iter_lines(path, encoding), start=1):
+            text = line.rstrip("\r\n")
+            if text.strip():
+                yield Record(text, str(n))
+        return
+    json_rows = kind == "jsonl"
     for n, row in iter_rows(path, fmt, header, encoding):
-        if isinstance(row, list):
+        if isinstance(row, list) and not json_rows:
             yield _list_record(path, n, row, text_field, id_field)
         elif isinstance(row, dict):
             yield _record(path, n, row, text_field, id_field)

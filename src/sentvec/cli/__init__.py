@@ -9,11 +9,13 @@ the traceback (``--debug`` or ``SENTVEC_DEBUG=1``).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from typing import Annotated, Any, NoReturn
 
 import typer
+import typer.main
 
 from sentvec.cli import apps, encode, evaluate, index, search, train
 from sentvec.errors import SentvecError
@@ -82,6 +84,12 @@ def _hide_flag_types() -> None:
 _hide_flag_types()
 
 
+@functools.cache
+def _command() -> Any:
+    """The click command tree, built once per process (typer rebuilds it on every call)."""
+    return typer.main.get_command(app)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors (bad options, bad files, bad values) become one ``error:``
     line and exit code 2; a bug prints one line saying so and how to see the traceback, exit 1.
@@ -90,12 +98,12 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        code = app(args=args, prog_name="sentvec", standalone_mode=False)
+        code = _command().main(args=args, prog_name="sentvec", standalone_mode=False)
     except SentvecError as e:
         _fail(str(e), 2)
-    except click_errors.NoArgsIsHelpError as e:
-        typer.echo(e.ctx.get_help() if e.ctx else "", err=True)
-        sys.exit(2)
+    except click_errors.NoArgsIsHelpError as e:  # `sentvec` or `sentvec eval` alone: help
+        typer.echo(e.ctx.get_help() if e.ctx else "")
+        sys.exit(0)
     except click_errors.UsageError as e:
         hint = f" Fix: see `{e.ctx.command_path} --help`." if e.ctx else ""
         _fail(f"{e.format_message().rstrip('.')}.{hint}", 2)

@@ -253,10 +253,11 @@ def info(
     check_weights(spec)
     details = spec_to_dict(spec)
     cfg = _read_json(spec.transformer_path / "config.json")
+    arch = cfg.get("architectures")
     details = {
         "model": model or hub.DEFAULT_MODEL,
         "folder": str(folder),
-        "architecture": (cfg.get("architectures") or [cfg.get("model_type")])[0],
+        "architecture": arch[0] if isinstance(arch, list) and arch else cfg.get("model_type"),
         "hidden_size": cfg.get("hidden_size"),
         "layers": cfg.get("num_hidden_layers"),
         **details,

@@ -158,12 +158,9 @@ def _ingest(
     upsert: bool,
     as_json: bool,
 ) -> None:
-    from sentvec.io import iter_records
+    from sentvec.io import check_input_file, iter_records
 
-    if not file.is_file():
-        raise SentvecError(
-            f"input {str(file)!r} is not a file. Fix: pass a .txt, .jsonl, .csv or .tsv file."
-        )
+    check_input_file(file)  # before the collection is opened or created
     location = _location(store)
     col, encoder, new = _open_for_write(location, name, model, backend)
     try:

@@ -17,6 +17,7 @@ from sentvec.cli._options import (
     JsonOpt,
     ModelOpt,
     check_output,
+    check_output_folder,
     check_range,
     emit_json,
     load_encoder,
@@ -48,14 +49,14 @@ def train(
     cfg.training.resume = resume
     from sentvec.encoder import load
 
+    check_output_folder(Path(cfg.training.output_dir), "training.output_dir")
+    data = build_data(cfg)  # read (and check) the files before the model loads
+    evaluator = build_evaluator(cfg.evaluator)
     encoder = load(cfg.model, max_seq_length=cfg.max_seq_length)
-    data = build_data(cfg)
     for d in data:
         if d.skipped:
             typer.echo(f"{d.name}: skipped {d.skipped} malformed row(s)", err=True)
-    trainer = Trainer(
-        encoder, build_losses(cfg, encoder), data, cfg.training, build_evaluator(cfg.evaluator)
-    )
+    trainer = Trainer(encoder, build_losses(cfg, encoder), data, cfg.training, evaluator)
     state = trainer.train()
     folder = trainer.save(
         Path(cfg.training.output_dir) / "model",
@@ -99,7 +100,7 @@ def mine_negatives(
     from sentvec.io import read_records
     from sentvec.train.mining import mine_hard_negatives, rows_to_jsonl
 
-    check_range("--margin", margin, -2.0, 2.0)
+    check_range("--margin", margin, -float("inf"))  # any number; NaN refused
     check_range("--max-score", max_score, *COSINE_RANGE)
     check_output(out, suffixes=(".jsonl",))
     pairs = [

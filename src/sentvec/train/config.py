@@ -104,10 +104,15 @@ def load_config(path: str | Path) -> TrainConfig:
     :return: the config, paths resolved against the file's folder.
     :raises SentvecError: for unknown keys, wrong types, or missing required keys.
     """
-    path = Path(path)
-    if not path.exists():
-        raise SentvecError(f"config file {str(path)!r} does not exist. Fix: check the path.")
-    text = path.read_text(encoding="utf8")
+    from sentvec.io import check_input_file
+
+    path = check_input_file(path, "config file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SentvecError(
+            f"{path}: not UTF-8 (byte offset {e.start}). Fix: re-save the config as UTF-8"
+        ) from None
     if path.suffix.lower() == ".toml":
         try:
             raw = tomllib.loads(text)
@@ -124,6 +129,8 @@ def load_config(path: str | Path) -> TrainConfig:
             raise SentvecError(f"{path}: invalid YAML ({e})") from None
     else:
         raise InvalidChoiceError("config file type", path.suffix, [".toml", ".yaml", ".yml"])
+    if not isinstance(raw, dict):
+        raise SentvecError(f"{path}: expected a table of settings, got {type(raw).__name__}")
     for key in ("data", "loss"):  # a single table is fine where a list is expected
         if isinstance(raw.get(key), dict):
             raw[key] = [raw[key]]
