@@ -451,7 +451,13 @@ def _run(
             num_actors = max(1, cpus // cpus_per_actor)
         kwargs = {"out": str(parts_dir.resolve()), **actor_kwargs}
         source = BlockSource(blocks, actor_kwargs["text_field"], actor_kwargs["id_field"])
-        ds = ray.data.read_datasource(source, override_num_blocks=len(blocks)).map_batches(
+        # the same CPUs for the read as for the actor, so Ray fuses the read into the actor
+        # (a separate read task would wait forever for a CPU the actors hold)
+        ds = ray.data.read_datasource(
+            source,
+            override_num_blocks=len(blocks),
+            num_cpus=cpus_per_actor,
+        ).map_batches(
             BlockEncoder,
             fn_constructor_kwargs=kwargs,
             batch_size=None,
