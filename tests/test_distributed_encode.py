@@ -160,3 +160,43 @@ def test_killed_job_rerun_gives_each_row_once(cluster, make_st_model, text_file,
     np.testing.assert_allclose(vectors, ref, atol=1e-6, rtol=0)
     assert result.skipped >= 2 * 5 and result.encoded + result.skipped == len(TEXTS)
     assert len(list((out / "parts").glob("*"))) == result.parts  # no leftovers, no temp files
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+SECTION = "## Beyond one machine: Ray Data and multi-node training"
+
+
+def _readme_blocks() -> list[tuple[str, str]]:
+    """(language, code) of each fenced block in this feature's README section."""
+    text = README.read_text(encoding="utf8").split(SECTION, 1)[1].split("\n## ", 1)[0]
+    chunks = text.split("```")[1::2]
+    return [(c.split("\n", 1)[0], c.split("\n", 1)[1]) for c in chunks]
+
+
+def test_readme_examples_run(cluster, tmp_path, monkeypatch):
+    """The local `--engine ray` command and the Python example, as written (run from a clone:
+    the shipped knowledge base), on the test's Ray cluster; the default model."""
+    from typer.testing import CliRunner
+
+    from sentvec.cli import app
+
+    root = README.parent
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "src").symlink_to(root / "src")  # the paths of a clone
+    lines = [
+        line.split("  #")[0].strip()
+        for lang, code in _readme_blocks()
+        if lang == "bash"
+        for line in code.splitlines()
+        if line.startswith("sentvec encode") and "--address" not in line
+    ]
+    assert lines
+    for line in lines:
+        res = CliRunner().invoke(app, line.split()[1:])
+        assert res.exit_code == 0, (line, res.output, res.exception)
+    python = [code for lang, code in _readme_blocks() if lang == "python"]
+    assert len(python) == 1
+    exec(python[0], {})  # same folder, other blocks: encoded again, the old part removed
+    vectors, ids = read_output(tmp_path / "kb-vectors")
+    records = read_records(root / "src/sentvec/data/knowledge_base.jsonl")
+    assert ids == [r.id for r in records] and vectors.shape == (len(records), 384)

@@ -205,12 +205,15 @@ def plan_blocks(path: str | Path, fmt: str | None, block_rows: int) -> list[Bloc
     return blocks
 
 
+_SCAN_BYTES = 1 << 22  # read size of the newline scan
+
+
 def _line_ranges(file: Path, block_rows: int) -> Iterator[tuple[int, int, int]]:
     """Byte ranges of ``block_rows`` lines each: (start byte, stop byte, first line number)."""
     size = file.stat().st_size
     start, first, lines, offset = 0, 1, 0, 0
     with open(file, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
+        for chunk in iter(lambda: f.read(_SCAN_BYTES), b""):
             ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10) + offset + 1
             while lines + len(ends) >= block_rows:
                 cut = int(ends[block_rows - lines - 1])
@@ -235,7 +238,8 @@ def _parquet_ranges(file: Path) -> Iterator[tuple[int, int, int]]:
 
 
 def read_block(block: Block, text_field: str | None, id_field: str | None) -> pa.Table:
-    """The records of one block as a table (block, id, text), ids as ``sentvec encode`` gives.
+    """The records of one block as a table (block, id, text), ids as ``sentvec encode`` gives;
+    a block without records gives one row whose id and text are null.
 
     :param block: the block.
     :param text_field: key/column of the text.
@@ -244,10 +248,13 @@ def read_block(block: Block, text_field: str | None, id_field: str | None) -> pa
     """
     import pyarrow as pa
 
-    ids, texts = [], []
+    ids: list[str | None] = []
+    texts: list[str | None] = []
     for rid, text in _block_records(block, text_field, id_field):
         ids.append(rid)
         texts.append(text)
+    if not ids:  # only blank lines: one null row, so the block still reaches an actor
+        ids, texts = [None], [None]
     return pa.table(
         {
             "block": pa.array([block.index] * len(ids), pa.int64()),
@@ -342,8 +349,8 @@ class BlockEncoder:
         rows: list[dict[str, Any]] = []
         for index in sorted(set(batch["block"].tolist())):
             mask = batch["block"] == index
-            ids = [str(i) for i in batch["id"][mask]]
-            texts = [str(t) for t in batch["text"][mask]]
+            ids = [str(i) for i in batch["id"][mask] if i is not None]
+            texts = [str(t) for t in batch["text"][mask] if t is not None]
             rows.append(self._block(int(index), ids, texts))
         return {k: np.array([r[k] for r in rows]) for k in rows[0]} if rows else {}
 
@@ -352,13 +359,16 @@ class BlockEncoder:
         file = self.out / f"part-{index:06d}-{key[:16]}.parquet"
         if file.exists():
             return _summary(index, file, len(ids), False, self.fingerprint)
-        vectors = self.encoder.encode(
-            texts,
-            batch_size=self.batch_size,
-            max_tokens=self.max_tokens,
-            normalize=self.normalize,
-            show_progress=False,
-        )  # (n, dim)
+        if not texts:
+            vectors = np.zeros((0, self.encoder.dim), dtype=np.float32)
+        else:
+            vectors = self.encoder.encode(
+                texts,
+                batch_size=self.batch_size,
+                max_tokens=self.max_tokens,
+                normalize=self.normalize,
+                show_progress=False,
+            )  # (n, dim)
         _write_part(file, ids, vectors, self.fingerprint)
         return _summary(index, file, len(ids), True, self.fingerprint)
 
@@ -451,7 +461,13 @@ def _run(
             num_actors = max(1, cpus // cpus_per_actor)
         kwargs = {"out": str(parts_dir.resolve()), **actor_kwargs}
         source = BlockSource(blocks, actor_kwargs["text_field"], actor_kwargs["id_field"])
-        ds = ray.data.read_datasource(source, override_num_blocks=len(blocks)).map_batches(
+        # the same CPUs for the read as for the actor, so Ray fuses the read into the actor
+        # (a separate read task would wait forever for a CPU the actors hold)
+        ds = ray.data.read_datasource(
+            source,
+            override_num_blocks=len(blocks),
+            num_cpus=cpus_per_actor,
+        ).map_batches(
             BlockEncoder,
             fn_constructor_kwargs=kwargs,
             batch_size=None,
