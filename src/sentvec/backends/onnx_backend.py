@@ -24,6 +24,7 @@ from sentvec.backends.onnx_names import (
     INPUT_NAMES,
     META_DIM,
     META_GRAPH,
+    META_QUANTIZATION,
     OPSET,
     OUTPUT_NAME,
     QUANTIZATION,
@@ -110,6 +111,11 @@ class OnnxBackend:
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         width = outputs[OUTPUT_NAME].shape[-1]
         self.dim = int(width) if isinstance(width, int) else int(self.metadata.get(META_DIM, 0))
+        quantized = self.metadata.get(META_QUANTIZATION)
+        #: the int8 scheme (None for fp32 graphs); part of :attr:`Encoder.fingerprint`
+        self.quantization: dict[str, Any] | None = (
+            {"backend": name, **json.loads(quantized)} if quantized else None
+        )
         stored = self.metadata.get(META_GRAPH)
         self.graph_settings: dict[str, Any] | None = json.loads(stored) if stored else None
 
