@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,8 +146,17 @@ class OnnxBackend:
         shipped = spec.transformer_path / FILE_NAMES[VARIANTS[name]]
         if shipped.exists():  # a folder written by `sentvec export`: no torch needed
             backend = cls(shipped, name, threads, optimization, spinning)
+            current = backend.quantization is None or _scheme(backend) == QUANTIZATION
             if backend.graph_settings == graph_settings(spec):
-                return backend
+                if current:
+                    return backend
+                if not _torch_available():  # an older int8 export, and nothing to redo it with
+                    warnings.warn(
+                        f"{shipped} uses an older int8 scheme whose vectors depend on the "
+                        "batch; re-run `sentvec export --int8` to get batch-invariant int8",
+                        stacklevel=3,
+                    )
+                    return backend
         path = cached_or_export(spec, VARIANTS[name], cache_dir)
         return cls(path, name, threads, optimization, spinning)
 
@@ -157,6 +167,12 @@ class OnnxBackend:
         feeds = {n: np.ascontiguousarray(given[n], dtype=np.int64) for n in self.input_names}
         (out,) = self.session.run([OUTPUT_NAME], feeds)  # (B, D)
         return np.asarray(out, dtype=np.float32)
+
+
+def _scheme(backend: OnnxBackend) -> dict[str, Any]:
+    q = dict(backend.quantization or {})
+    q.pop("backend", None)
+    return q
 
 
 def cached_or_export(spec: ModelSpec, variant: str, cache_dir: str | Path | None = None) -> Path:
