@@ -41,6 +41,9 @@ WIKI = DATA / "wiki-sentences" / "wiki1m-excerpt.txt"
 STSB = DATA / "stsb" / "sts-test.csv"
 WORK = ROOT / "out" / "bench"
 CONTENDERS = ["st-torch", "st-onnx", "st-onnx-qint8", "sv-torch", "sv-onnx", "sv-onnx-int8"]
+# sv-onnx-int8-v1: an int8 graph from the previous scheme (onnxruntime quantize_dynamic, one
+# activation scale per batch), given as a file, to compare side by side with today's.
+V1_INT8 = os.environ.get("SENTVEC_BENCH_V1_INT8", "")
 Encode = Callable[[list[str]], np.ndarray]
 SV_EXPORT = os.environ.get("SENTVEC_BENCH_EXPORT", "")  # a `sentvec export --int8` folder
 
@@ -67,7 +70,12 @@ def load(name: str, threads: int) -> Encode:
         import sentvec
 
         backend = name.removeprefix("sv-")
-        if backend == "torch":
+        if backend == "onnx-int8-v1":
+            from sentvec.backends.onnx_backend import OnnxBackend
+
+            enc = sentvec.load(SV_EXPORT or None, backend="onnx", threads=threads)
+            enc.backend = OnnxBackend(V1_INT8, backend, threads=threads)
+        elif backend == "torch":
             enc = sentvec.load()
         else:  # the deployment path: a folder written by `sentvec export --int8`
             enc = sentvec.load(SV_EXPORT or None, backend=backend, threads=threads)
@@ -151,8 +159,18 @@ def vm_hwm_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+PARAGRAPH = 0  # > 0: each text joins this many consecutive sentences (a long paragraph)
+
+
 def sentences(n: int) -> list[str]:
-    """The first ``n`` non-empty lines of the wiki excerpt."""
+    """The first ``n`` non-empty lines of the wiki excerpt (or ``n`` paragraphs of them)."""
+    if PARAGRAPH:
+        flat = _lines(n * PARAGRAPH)
+        return [" ".join(flat[i : i + PARAGRAPH]) for i in range(0, len(flat), PARAGRAPH)]
+    return _lines(n)
+
+
+def _lines(n: int) -> list[str]:
     out = []
     with open(_need(WIKI), encoding="utf8") as f:
         for line in f:
@@ -179,7 +197,15 @@ def main() -> None:
     )
     parser.add_argument("--no-sts", action="store_true", help="skip the STSb scores")
     parser.add_argument("--memory-only", action="store_true", help="only the peak-RSS table")
+    parser.add_argument(
+        "--paragraphs",
+        type=int,
+        default=0,
+        help="encode long paragraphs: each text joins this many consecutive sentences",
+    )
     args = parser.parse_args()
+    global PARAGRAPH
+    PARAGRAPH = args.paragraphs
     import torch
 
     torch.set_num_threads(args.threads)
@@ -225,7 +251,8 @@ def main() -> None:
     q8 = results.get("st-onnx-qint8", {}).get("rate")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"\n{args.n} sentences, {args.rounds} rounds, {args.threads} threads, "
+        f"\n{args.n} {f'paragraphs of {PARAGRAPH} sentences' if PARAGRAPH else 'sentences'}, "
+        f"{args.rounds} rounds, {args.threads} threads, "
         f"this process's peak RSS {rss:.0f} MiB"
     )
     print(

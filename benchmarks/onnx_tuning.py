@@ -3,6 +3,7 @@
     PYTHONPATH=src python benchmarks/onnx_tuning.py variants   # quantization variants
     PYTHONPATH=src python benchmarks/onnx_tuning.py budget     # batch size x token budget
     PYTHONPATH=src python benchmarks/onnx_tuning.py threads    # spinning, opt level, threads
+    PYTHONPATH=src python benchmarks/onnx_tuning.py int8 --n 2000  # batch-invariant int8 schemes
 
 ``variants`` and ``budget`` report CPU milliseconds per sentence on one thread
 (``time.process_time``), which stays stable when other processes share the cores;
@@ -147,13 +148,111 @@ def threads(n: int, rounds: int) -> None:
         print(f"| {k} | {np.median(rate[k]):.0f} | {[round(x) for x in rate[k]]} |")
 
 
+def int8(n: int, rounds: int) -> None:
+    """int8 schemes: batch invariance, top-10 neighbour overlap with fp32, STSb, CPU time.
+
+    The v1 scheme is onnxruntime's quantize_dynamic (one activation scale per batch tensor);
+    the others are :mod:`sentvec.backends.onnx_quantize` (one scale per token)."""
+    import sys
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    import sentvec
+    from sentvec.backends.onnx_backend import OnnxBackend
+    from sentvec.backends.onnx_quantize import activation_ranges, calibration_texts, quantize_int8
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from encode_backends import sts_score
+
+    from sentvec.encoder import _features
+
+    logging.disable(logging.WARNING)
+    WORK.mkdir(parents=True, exist_ok=True)
+    base = sentvec.load(backend="onnx", threads=1)
+    plain = Path(base.backend.path)  # type: ignore[attr-defined]
+    tok = base.tokenizer
+    feeds = [
+        _features([tok.finish(ids, 256)], tok.pad_id)
+        for ids in tok.content_ids(calibration_texts())
+    ]
+    ranges = activation_ranges(plain, feeds)
+    graphs: dict[str, Path] = {}
+    v1 = WORK / "int8-v1.onnx"
+    if not v1.exists():
+        quantize_dynamic(
+            str(plain),
+            str(v1),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    graphs["v1: quantize_dynamic, per-batch scale"] = v1
+    for label, kw in {
+        "per-token": {},
+        "per-token + SmoothQuant 0.5 + GELU shift (shipped)": {"ranges": ranges, "alpha": 0.5},
+        "per-token + SmoothQuant 0.7 + GELU shift": {"ranges": ranges, "alpha": 0.7},
+        "per-token + SmoothQuant 0.5, FFN-out MatMul kept fp32": {
+            "ranges": ranges,
+            "alpha": 0.5,
+            "skip": "act_fn",
+        },
+    }.items():
+        path = WORK / (label.split(" (")[0].replace(" ", "").replace("+", "_") + ".onnx")
+        quantize_int8(plain, path, **kw)  # type: ignore[arg-type]
+        graphs[label] = path
+    s = texts(n)
+    ref = base.encode(s, show_progress=False)
+
+    def topk(v: np.ndarray) -> np.ndarray:
+        v = v / np.linalg.norm(v, axis=1, keepdims=True)
+        sim = v @ v.T
+        np.fill_diagonal(sim, -np.inf)
+        return np.argsort(-sim, axis=1)[:, :10]
+
+    ref_nn = topk(ref)
+    one, others = s[5], s[100:200]
+    print(
+        "| int8 graph | alone vs in batch, max abs diff | top-10 overlap with fp32 "
+        "| mean cosine to fp32 | STSb test | CPU ms / sentence (1 thread) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for label, path in graphs.items():
+        enc = sentvec.load(backend="onnx", threads=1)
+        enc.backend = OnnxBackend(path, label, threads=1)
+        alone = enc.encode([one])[0]
+        diff = max(
+            np.abs(
+                enc.encode([*others[k : k + b], one, *others[50 : 50 + k]], batch_size=b)[b] - alone
+            ).max()
+            for b in (2, 8, 32)
+            for k in range(3)
+        )
+        v = enc.encode(s, show_progress=False)
+        nn = topk(v)
+        overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(nn, ref_nn, strict=True)])
+        cpu = []
+        for _ in range(rounds):
+            t = time.process_time()
+            enc.encode(s[:1000], show_progress=False)
+            cpu.append(1000 * (time.process_time() - t) / len(s[:1000]))
+        sts = sts_score(lambda t, e=enc: e.encode(t, show_progress=False))
+        print(
+            f"| {label} | {diff:.1e} | {overlap:.4f} | {cos(v, ref):.4f} | {sts:.2f} "
+            f"| {np.median(cpu):.2f} |",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["variants", "budget", "threads"])
+    parser.add_argument("what", choices=["variants", "budget", "threads", "int8"])
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    {"variants": variants, "budget": budget, "threads": threads}[args.what](args.n, args.rounds)
+    run = {"variants": variants, "budget": budget, "threads": threads, "int8": int8}
+    run[args.what](args.n, args.rounds)
 
 
 if __name__ == "__main__":

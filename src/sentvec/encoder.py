@@ -103,8 +103,16 @@ class Encoder:
 
     @property
     def fingerprint(self) -> str:
-        """A short id of the weights and every setting that changes the vectors."""
-        h = hashlib.sha256(json.dumps([self.name, self.spec.settings()], sort_keys=True).encode())
+        """A short id of the weights and every setting that changes the vectors.
+
+        torch and onnx (fp32) give the same vectors to ~1e-6 and share it, so a collection
+        indexed with one is searched with the other; onnx-int8 vectors differ by ~1e-2 and get
+        their own (with the quantization scheme's version)."""
+        parts: list[Any] = [self.name, self.spec.settings()]
+        quantization = getattr(self.backend, "quantization", None)
+        if quantization is not None:
+            parts.append(quantization)
+        h = hashlib.sha256(json.dumps(parts, sort_keys=True).encode())
         folder = self.spec.transformer_path
         for file in sorted([*folder.glob("*.safetensors"), *folder.glob("model*.onnx")]):
             h.update(f"{file.name}:{file.stat().st_size}".encode())

@@ -12,23 +12,34 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sentvec.config import ModelSpec
+from sentvec.backends.onnx_names import (
+    BESIDE_DIR,
+    FILE_NAMES,
+    INPUT_NAMES,
+    META_DIM,
+    META_GRAPH,
+    META_QUANTIZATION,
+    OPSET,
+    OUTPUT_NAME,
+    QUANTIZATION,
+    VARIANTS,
+    graph_settings,
+)
 from sentvec.errors import BrokenModelError, InvalidChoiceError, MissingExtraError, SentvecError
 
-VARIANTS = {"onnx": "fp32", "onnx-int8": "int8"}  # backend name -> graph variant
-FILE_NAMES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
-# Chosen by measurement on a 2-core AVX-512 VNNI CPU (see BENCHMARKS.md).
-QUANTIZATION = {"fuse": False, "per_channel": True, "reduce_range": False, "weight_type": "qint8"}
+if TYPE_CHECKING:
+    from sentvec.config import ModelSpec
+
 DEFAULT_MAX_TOKENS = 1024
 OPT_LEVELS = ("disable", "basic", "extended", "all")
 _VERSIONED = ("sentvec", "torch", "transformers", "onnx", "onnxruntime")
-BESIDE_DIR = ".sentvec-onnx"
 
 
 class OnnxExportError(SentvecError, RuntimeError):
@@ -91,7 +102,7 @@ class OnnxBackend:
         except Exception as e:  # onnxruntime raises its own untyped errors for bad files
             raise BrokenModelError(self.path, f"onnxruntime cannot load it ({e})") from None
         outputs = {o.name: o for o in self.session.get_outputs()}
-        if "sentence_embedding" not in outputs:
+        if OUTPUT_NAME not in outputs:
             raise BrokenModelError(
                 self.path,
                 "not a sentvec graph (no 'sentence_embedding' output); "
@@ -99,11 +110,14 @@ class OnnxBackend:
             )
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
-        width = outputs["sentence_embedding"].shape[-1]
-        self.dim = (
-            int(width) if isinstance(width, int) else int(self.metadata.get("sentvec_dim", 0))
+        width = outputs[OUTPUT_NAME].shape[-1]
+        self.dim = int(width) if isinstance(width, int) else int(self.metadata.get(META_DIM, 0))
+        quantized = self.metadata.get(META_QUANTIZATION)
+        #: the int8 scheme (None for fp32 graphs); part of :attr:`Encoder.fingerprint`
+        self.quantization: dict[str, Any] | None = (
+            {"backend": name, **json.loads(quantized)} if quantized else None
         )
-        stored = self.metadata.get("sentvec_graph")
+        stored = self.metadata.get(META_GRAPH)
         self.graph_settings: dict[str, Any] | None = json.loads(stored) if stored else None
 
     @classmethod
@@ -129,27 +143,36 @@ class OnnxBackend:
         """
         if name not in VARIANTS:
             raise InvalidChoiceError("onnx backend", name, VARIANTS)
-        from sentvec.backends.onnx_export import graph_settings
-
         shipped = spec.transformer_path / FILE_NAMES[VARIANTS[name]]
         if shipped.exists():  # a folder written by `sentvec export`: no torch needed
             backend = cls(shipped, name, threads, optimization, spinning)
+            current = backend.quantization is None or _scheme(backend) == QUANTIZATION
             if backend.graph_settings == graph_settings(spec):
-                return backend
+                if current:
+                    return backend
+                if not _torch_available():  # an older int8 export, and nothing to redo it with
+                    warnings.warn(
+                        f"{shipped} uses an older int8 scheme whose vectors depend on the "
+                        "batch; re-run `sentvec export --int8` to get batch-invariant int8",
+                        stacklevel=3,
+                    )
+                    return backend
         path = cached_or_export(spec, VARIANTS[name], cache_dir)
         return cls(path, name, threads, optimization, spinning)
 
     def embed(
         self, input_ids: np.ndarray, attention_mask: np.ndarray, token_type_ids: np.ndarray
     ) -> np.ndarray:
-        given = {
-            "input_ids": input_ids,
-            "attention_mask": attention_mask,
-            "token_type_ids": token_type_ids,
-        }
+        given = dict(zip(INPUT_NAMES, (input_ids, attention_mask, token_type_ids), strict=True))
         feeds = {n: np.ascontiguousarray(given[n], dtype=np.int64) for n in self.input_names}
-        (out,) = self.session.run(["sentence_embedding"], feeds)  # (B, D)
+        (out,) = self.session.run([OUTPUT_NAME], feeds)  # (B, D)
         return np.asarray(out, dtype=np.float32)
+
+
+def _scheme(backend: OnnxBackend) -> dict[str, Any]:
+    q = dict(backend.quantization or {})
+    q.pop("backend", None)
+    return q
 
 
 def cached_or_export(spec: ModelSpec, variant: str, cache_dir: str | Path | None = None) -> Path:
@@ -173,7 +196,7 @@ def cached_or_export(spec: ModelSpec, variant: str, cache_dir: str | Path | None
     if not fp32.exists():
         onnx_export.export_onnx(spec, fp32)
     if variant == "int8":
-        onnx_export.quantize_int8(fp32, target, **QUANTIZATION)  # type: ignore[arg-type]
+        onnx_export.quantize_int8(spec, fp32, target)
     return target
 
 
@@ -204,8 +227,6 @@ def cache_key(spec: ModelSpec) -> str:
     :param spec: the model.
     :return: 16 hex digits.
     """
-    from sentvec.backends.onnx_export import OPSET, graph_settings
-
     h = hashlib.sha256()
     versions = {pkg: _version(pkg) for pkg in _VERSIONED}
     h.update(

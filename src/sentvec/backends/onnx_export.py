@@ -11,32 +11,17 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
+from sentvec.backends import onnx_names as names
+from sentvec.backends.onnx_names import OPSET, OUTPUT_NAME, graph_settings
 from sentvec.config import ModelSpec
 from sentvec.errors import MissingExtraError
 
-OUTPUT_NAME = "sentence_embedding"
-META_KEY = "sentvec_graph"  # ONNX metadata key holding the graph settings as JSON
-OPSET = 17
+__all__ = ["OPSET", "export_folder", "export_onnx", "graph_settings", "quantize_int8"]
 PROBE_TEXTS = ["export probe", "a somewhat longer sentence to trace the graph with padding"]
-
-
-def graph_settings(spec: ModelSpec) -> dict[str, Any]:
-    """The settings baked into an exported graph (max_seq_length is not: axes are dynamic).
-
-    :param spec: the model.
-    :return: pooling modes, dense layers and normalisation, as JSON values.
-    """
-    s = spec.settings()
-    return {
-        "pooling": s["pooling"],
-        "dense": [list(d) for d in s["dense"]],
-        "normalize": s["normalize"],
-    }
 
 
 def export_onnx(spec: ModelSpec, path: str | Path, *, opset: int = OPSET) -> Path:
@@ -68,12 +53,12 @@ def export_onnx(spec: ModelSpec, path: str | Path, *, opset: int = OPSET) -> Pat
     for i, row in enumerate(ids):
         input_ids[i, : len(row)] = torch.tensor(row)
         mask[i, : len(row)] = 1
-    names = ["input_ids", "attention_mask"]
+    inputs = list(names.INPUT_NAMES[:2])
     args: tuple[Any, ...] = (input_ids, mask)
     if model.uses_token_types:
-        names.append("token_type_ids")
+        inputs.append(names.INPUT_NAMES[2])
         args = (*args, torch.zeros_like(input_ids))
-    axes = {n: {0: "batch", 1: "sequence"} for n in names}
+    axes = {n: {0: "batch", 1: "sequence"} for n in inputs}
     axes[OUTPUT_NAME] = {0: "batch"}
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +70,7 @@ def export_onnx(spec: ModelSpec, path: str | Path, *, opset: int = OPSET) -> Pat
                 model,
                 args,
                 str(tmp),
-                input_names=names,
+                input_names=inputs,
                 output_names=[OUTPUT_NAME],
                 dynamic_axes=axes,
                 opset_version=opset,
@@ -102,9 +87,9 @@ def export_onnx(spec: ModelSpec, path: str | Path, *, opset: int = OPSET) -> Pat
         _set_metadata(
             tmp,
             {
-                META_KEY: json.dumps(graph_settings(spec), sort_keys=True),
-                "sentvec_transformer_config": json.dumps(shape),
-                "sentvec_dim": str(dim),
+                names.META_GRAPH: json.dumps(graph_settings(spec), sort_keys=True),
+                names.META_TRANSFORMER: json.dumps(shape),
+                names.META_DIM: str(dim),
             },
         )
         os.replace(tmp, target)
@@ -113,61 +98,18 @@ def export_onnx(spec: ModelSpec, path: str | Path, *, opset: int = OPSET) -> Pat
     return target
 
 
-def quantize_int8(
-    src: str | Path,
-    dst: str | Path,
-    *,
-    fuse: bool = True,
-    per_channel: bool = False,
-    reduce_range: bool = False,
-    weight_type: str = "qint8",
-) -> Path:
-    """Dynamic int8 quantization of the matrix products (weights int8, activations per batch).
+def quantize_int8(spec: ModelSpec, src: str | Path, dst: str | Path) -> Path:
+    """The batch-invariant int8 graph (per-token activation scales, per-channel int8 weights,
+    calibrated smoothing); see :mod:`sentvec.backends.onnx_quantize`.
 
+    :param spec: the model (its tokenizer reads the calibration text).
     :param src: an fp32 graph from :func:`export_onnx`.
     :param dst: the target ``.onnx`` file.
-    :param fuse: fuse BERT attention/LayerNorm/GELU with onnxruntime's transformer optimizer
-        before quantizing (falls back to the plain graph for other architectures).
-    :param per_channel: one scale per output channel instead of per tensor.
-    :param reduce_range: 7-bit weights (for processors without VNNI).
-    :param weight_type: ``qint8`` or ``quint8``.
     :return: the written file.
     """
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from sentvec.backends.onnx_quantize import quantize_for_spec
 
-    target = Path(dst)
-    with tempfile.TemporaryDirectory(dir=target.parent) as work:
-        model_in = Path(src)
-        if fuse:
-            model_in = fuse_transformer(model_in, Path(work) / "fused.onnx")
-        tmp = _temp_name(target)
-        try:
-            quantize_dynamic(
-                str(model_in),
-                str(tmp),
-                weight_type=QuantType.QInt8 if weight_type == "qint8" else QuantType.QUInt8,
-                per_channel=per_channel,
-                reduce_range=reduce_range,
-                op_types_to_quantize=["MatMul", "Attention"],
-                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # fused contrib ops
-            )
-            meta = {
-                p.key: p.value for p in onnx.load(str(src), load_external_data=False).metadata_props
-            }
-            meta["sentvec_quantization"] = json.dumps(
-                {
-                    "per_channel": per_channel,
-                    "reduce_range": reduce_range,
-                    "weight_type": weight_type,
-                    "fused": fuse,
-                }
-            )
-            _set_metadata(tmp, meta)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-    return target
+    return quantize_for_spec(spec, src, dst)
 
 
 def fuse_transformer(src: Path, dst: Path) -> Path:
@@ -212,7 +154,7 @@ def _transformer_config(onnx_file: Path) -> dict[str, Any]:
     props = {
         p.key: p.value for p in onnx.load(str(onnx_file), load_external_data=False).metadata_props
     }
-    return json.loads(props.get("sentvec_transformer_config", "{}"))
+    return json.loads(props.get(names.META_TRANSFORMER, "{}"))
 
 
 def _prefer_eager_attention(model: Any) -> None:
@@ -263,7 +205,6 @@ def export_folder(
     :return: the folder.
     """
     from sentvec import hub
-    from sentvec.backends.onnx_backend import FILE_NAMES, QUANTIZATION
     from sentvec.config import load_spec, write_spec
     from sentvec.tokenization import copy_tokenizer_files
 
@@ -276,8 +217,8 @@ def export_folder(
     if not (target.exists() and os.path.samefile(src / "config.json", target)):
         shutil.copyfile(src / "config.json", target)
     hidden = int(json.loads((src / "config.json").read_text(encoding="utf8")).get("hidden_size", 0))
-    fp32 = export_onnx(spec, root / FILE_NAMES["fp32"])
+    fp32 = export_onnx(spec, root / names.FILE_NAMES["fp32"])
     write_spec(spec, root, dim=hidden)
     if int8:
-        quantize_int8(fp32, root / FILE_NAMES["int8"], **QUANTIZATION)  # type: ignore[arg-type]
+        quantize_int8(spec, fp32, root / names.FILE_NAMES["int8"])
     return root

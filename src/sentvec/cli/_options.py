@@ -14,15 +14,25 @@ if TYPE_CHECKING:
     from sentvec.encoder import Encoder
 
 
-def _check_backend(value: str | None) -> str | None:
-    """Validate --backend against sentvec.backends.BACKENDS (imported only when a command runs)."""
+def _check_backend(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:
+    """Validate --backend against sentvec.backends.BACKENDS (imported only when a command runs).
+
+    A value the user did not type (the command's declared default) becomes None, so that
+    :func:`load_encoder` picks :func:`default_backend`."""
     from sentvec.backends import BACKENDS
     from sentvec.errors import InvalidChoiceError
 
+    source = ctx.get_parameter_source(param.name) if param.name else None
+    if getattr(source, "name", "") in ("DEFAULT", "DEFAULT_MAP"):  # typer vendors click's enum
+        return None
     if value is not None and value not in BACKENDS:
         raise InvalidChoiceError("--backend", value, BACKENDS)
     return value
 
+
+# typer finds the context and parameter arguments by their annotation objects, which
+# ``from __future__ import annotations`` turns into strings: give it the real classes.
+_check_backend.__annotations__.update(ctx=typer.Context, param=typer.CallbackParam)
 
 ModelOpt = Annotated[
     str | None,
@@ -32,8 +42,11 @@ BackendOpt = Annotated[
     str,
     typer.Option(
         "--backend",
-        help="Inference backend: torch, onnx or onnx-int8 (onnx needs sentvec[onnx]).",
+        help="Inference backend: torch, onnx or onnx-int8. Default: onnx when onnxruntime is "
+        "installed (exported once with torch, then loaded without it: about 1 s to start), "
+        "else torch.",
         callback=_check_backend,
+        show_default=False,
     ),
 ]
 KOpt = Annotated[int, typer.Option("-k", "--top-k", min=1, help="Results per query.")]
@@ -76,14 +89,51 @@ HeaderOpt = Annotated[
 ]
 InputArg = Annotated[Path, typer.Argument(help="Input: .txt, .jsonl, .csv or .tsv.")]
 
-DEFAULT_BACKEND = "torch"
+#: The CLI's backend when --backend is not given: ``onnx`` (fp32, the same vectors as torch to
+#: ~1e-6) if onnxruntime is installed, else ``torch``. The graph is exported with torch once and
+#: cached; later runs load it with onnxruntime + tokenizers and never import torch, so commands
+#: start in about 1 s instead of 6-9 s (BENCHMARKS.md, "Start-up time").
+DEFAULT_BACKEND = "onnx"
+FALLBACK_BACKEND = "torch"
+
+
+def default_backend() -> str:
+    """:data:`DEFAULT_BACKEND` when its packages are installed, else :data:`FALLBACK_BACKEND`."""
+    import importlib.util
+
+    try:
+        ok = all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
+    except (ImportError, ValueError):
+        ok = False
+    return DEFAULT_BACKEND if ok else FALLBACK_BACKEND
 
 
 def load_encoder(model: str | None, backend: str | None = None) -> Encoder:
-    """Load a model for a command (heavy imports happen only now)."""
+    """Load a model for a command (heavy imports happen only now).
+
+    :param model: model reference (None: the packaged default).
+    :param backend: the backend the user asked for; None: :func:`default_backend`, falling back
+        to torch (with a note on stderr) if this model cannot be exported to ONNX.
+    :return: the encoder.
+    """
     from sentvec.encoder import load
 
-    return load(model, backend=backend or DEFAULT_BACKEND)
+    if backend is not None:
+        return load(model, backend=backend)
+    chosen = default_backend()
+    if chosen == FALLBACK_BACKEND:
+        return load(model, backend=chosen)
+    try:
+        return load(model, backend=chosen)
+    except SentvecError:
+        raise
+    except Exception as e:  # an architecture torch.onnx cannot export: keep working on torch
+        typer.echo(
+            f"note: could not export this model to ONNX ({type(e).__name__}); using torch "
+            "(pass --backend torch to skip the attempt)",
+            err=True,
+        )
+        return load(model, backend=FALLBACK_BACKEND)
 
 
 def parse_columns(value: str | None, default: tuple[str, ...], header: bool) -> list[str | int]:
