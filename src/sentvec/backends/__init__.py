@@ -2,8 +2,8 @@
 
 A backend is a small class with one method, ``embed``; the encoder does everything else
 (tokenizing, batching, long texts, ordering). ``torch`` is the default; ``onnx`` and
-``onnx-int8`` run one exported graph with ONNX Runtime (no torch needed for an exported model); ``static`` averages one distilled vector per token
-(numpy only, see ``sentvec distill``).
+``onnx-int8`` run one exported graph with ONNX Runtime (no torch needed for an exported model).
+``static`` averages one distilled vector per token (numpy only, see ``sentvec distill``).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sentvec.cli._options import (
+    CascadeOpt,
     IdFieldOpt,
     ModelOpt,
     TextFieldOpt,
@@ -42,6 +43,11 @@ def dedup(
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
     model: ModelOpt = None,
+    cascade: CascadeOpt = None,
+    cascade_margin: Annotated[
+        float,
+        typer.Option(help="With --cascade: re-score first-stage pairs from THRESHOLD - this."),
+    ] = 0.15,
 ) -> None:
     """Find duplicate and paraphrase groups (nearest-neighbour candidates, connected groups)."""
     from sentvec.apps.dedup import find_duplicates
@@ -50,7 +56,13 @@ def dedup(
 
     records = read_records(file, text_field=text_field, id_field=id_field)
     result = find_duplicates(
-        [r.text for r in records], threshold, encoder=load_encoder(model), k=k, exact=exact
+        [r.text for r in records],
+        threshold,
+        encoder=load_encoder(model),
+        k=k,
+        exact=exact,
+        cascade=load_encoder(cascade) if cascade is not None else None,
+        cascade_margin=cascade_margin,
     )
     write_groups(result, records, out)
     if keep is not None:

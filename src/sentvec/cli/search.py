@@ -10,6 +10,7 @@ import typer
 
 from sentvec.cli._options import (
     BackendOpt,
+    CascadeOpt,
     ModelOpt,
     TextFieldOpt,
     load_encoder,
@@ -39,19 +40,31 @@ def search(
     model: ModelOpt = None,
     backend: BackendOpt = "torch",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per hit.")] = False,
+    cascade: CascadeOpt = None,
+    candidates: Annotated[
+        int, typer.Option(min=1, help="With --cascade: shortlist size per query.")
+    ] = 100,
 ) -> None:
     """Semantic search: find the entries closest in meaning to each query."""
     encoder = load_encoder(model, backend)
-    if file is None:
+    if file is None and cascade is None:
         results = _search_knowledge_base(encoder, query, k)
     else:
         from sentvec.apps.search import search_records
         from sentvec.io import read_records
+        from sentvec.store.kb import kb_records
 
-        records = read_records(file, text_field=text_field)
+        records = (
+            kb_records(knowledge_base_path())
+            if file is None
+            else read_records(file, text_field=text_field)
+        )
+        first = load_encoder(cascade) if cascade is not None else None
         results = [
             [(s, r.id, r.text, r.metadata) for s, r in hits]
-            for hits in search_records(encoder, records, query, k)
+            for hits in search_records(
+                encoder, records, query, k, cascade=first, candidates=candidates
+            )
         ]
     for q, hits in zip(query, results):
         if as_json:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from tokenizers import Tokenizer
 
 from sentvec.errors import SentvecError
 from sentvec.static.model import StaticModel
@@ -184,9 +185,9 @@ def sif_weights(ids: np.ndarray, a: float, counts: np.ndarray | None = None) -> 
     return (a / (a + p)).astype(np.float32)
 
 
-def _plain_tokenizer(teacher: Encoder) -> object:
+def _plain_tokenizer(teacher: Encoder) -> Tokenizer:
     """A copy of the teacher's tokenizer; lower-casing moved into it if the model asks."""
-    from tokenizers import Tokenizer, normalizers
+    from tokenizers import normalizers
 
     tok = Tokenizer.from_str(teacher.tokenizer.backend.to_str())
     if teacher.spec.do_lower_case:

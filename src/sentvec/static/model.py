@@ -146,7 +146,8 @@ class StaticModel:
         module = static_module_dir(root)
         if module is None:
             raise ModelNotFoundError(
-                root, "not a static model folder (modules.json has no StaticEmbedding)",
+                root,
+                "not a static model folder (modules.json has no StaticEmbedding)",
                 "distill one with `sentvec distill MODEL --out DIR`",
             )
         for name in (WEIGHTS_FILE, "tokenizer.json"):
