@@ -182,3 +182,36 @@ def test_teacher_targets_align_the_teacher_with_the_student(make_st_model, stati
     a, *_ = np.linalg.lstsq(t, student.encode(texts).astype(np.float64), rcond=None)
     ref = t @ a
     np.testing.assert_allclose(y, ref / np.linalg.norm(ref, axis=1, keepdims=True), atol=1e-4)
+
+
+def test_cli_distill_and_eval(make_st_model, tmp_path):
+    from typer.testing import CliRunner
+
+    from sentvec.cli import app
+
+    model = str(make_st_model("mean", normalize=True))
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(CORPUS) + "\n")
+    out = tmp_path / "static"
+    r = CliRunner().invoke(
+        app, ["distill", model, "--out", str(out), "--dims", "8", "--corpus", str(corpus)]
+    )
+    assert r.exit_code == 0, r.output
+    assert sentvec.load(out).dim == 8
+    sts = tmp_path / "sts.csv"
+    rows = [(CORPUS[i], CORPUS[j], (i * 7 + j) % 6) for i in range(6) for j in range(6, 12)]
+    sts.write_text("".join(f"g\tf\ty\t{n}\t{s}\t{a}\t{b}\n" for n, (a, b, s) in enumerate(rows)))
+    r = CliRunner().invoke(
+        app,
+        [
+            *("distill", model, "--eval", "--static", str(out), "--sts", str(sts)),
+            *("--speed-texts", "100", "--json"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)["results"]
+    assert set(res) == {"teacher (torch)", "static"}
+    for row in res.values():
+        assert -100 <= row["stsb_test"] <= 100 and row["texts_per_s"] > 0
+    r = CliRunner().invoke(app, ["distill", model])
+    assert r.exit_code == 2 or "needs --out" in str(r.exception)

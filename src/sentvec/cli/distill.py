@@ -53,6 +53,7 @@ def distill(
         Path | None, typer.Option(help="BEIR retrieval folder (overrides --eval-data).")
     ] = None,
     news_limit: Annotated[int, typer.Option(min=10, help="AG News rows to use.")] = 2000,
+    speed_texts: Annotated[int, typer.Option(min=10, help="Texts per timed run.")] = 2000,
     as_json: JsonOpt = False,
 ) -> None:
     """Distil a static model (one vector per token, ~100x faster, no torch to run it):
@@ -87,7 +88,7 @@ def distill(
     from sentvec.static import report
 
     student = load(static)
-    texts_for_speed = report.speed_corpus(files)
+    texts_for_speed = report.speed_corpus(files, speed_texts)
     rows = {
         f"teacher ({teacher.backend.name})": report.evaluate(teacher, files, texts_for_speed),
         "static": report.evaluate(student, files, texts_for_speed),
