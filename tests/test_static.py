@@ -98,6 +98,7 @@ def test_corpus_counts_match_a_plain_counter(make_st_model):
     assert weighted.info["weights_from"] == "corpus token counts"
 
 
+@pytest.mark.slow
 def test_loads_without_torch_or_onnxruntime(static_dir, tmp_path):
     expected = sentvec.load(static_dir).encode(CORPUS)
     np.save(tmp_path / "expected.npy", expected)
@@ -142,6 +143,7 @@ def test_numpy_model_equals_the_torch_module(static_dir):
     np.testing.assert_array_equal(StaticModel.load(static_dir).encode(TEXTS), enc.encode(TEXTS))
 
 
+@pytest.mark.slow
 def test_fine_tune_with_the_trainer_and_save_back(static_dir, tmp_path):
     from sentence_transformers import SentenceTransformer
 
@@ -184,6 +186,7 @@ def test_teacher_targets_align_the_teacher_with_the_student(make_st_model, stati
     np.testing.assert_allclose(y, ref / np.linalg.norm(ref, axis=1, keepdims=True), atol=1e-4)
 
 
+@pytest.mark.slow
 def test_cli_distill_and_eval(make_st_model, tmp_path):
     from typer.testing import CliRunner
 

@@ -100,6 +100,7 @@ def test_dedup_cascade_skips_texts_without_close_neighbours(encoders):
     assert encoded < len(texts)
 
 
+@pytest.mark.slow
 def test_cli_search_and_dedup_with_cascade(encoders, tmp_path: Path, make_st_model):
     from typer.testing import CliRunner
 
