@@ -27,6 +27,7 @@ from sentvec.errors import (
     TextTypeError,
 )
 from sentvec.pooling import PoolingMode
+from sentvec.static.model import static_module_dir
 from sentvec.tokenization import TextTokenizer, copy_tokenizer_files
 
 if TYPE_CHECKING:
@@ -69,7 +70,8 @@ class Encoder:
 
         :param model: None for all-MiniLM-L6-v2; a plain Hugging Face folder (mean pooling);
             a sentence-transformers folder; or a hub id such as ``BAAI/bge-small-en-v1.5``.
-        :param backend: ``torch`` (default), or another name from :data:`sentvec.backends.BACKENDS`.
+        :param backend: ``torch`` (default), or another name from :data:`sentvec.backends.BACKENDS`;
+            a static folder (``sentvec distill``) always loads with ``static``.
         :param pooling: override the pooling mode(s): mean, cls, max, mean_sqrt_len_tokens,
             weightedmean, lasttoken.
         :param normalize: override L2 normalisation of the output.
@@ -78,9 +80,14 @@ class Encoder:
         :param backend_options: passed to the backend (torch: ``device``, ``trust_remote_code``).
         :return: the encoder.
         """
-        spec = load_spec(hub.resolve(model, revision=revision), pooling, normalize, max_seq_length)
-        tokenizer = TextTokenizer.from_folder(spec.transformer_path, spec.do_lower_case)
+        folder = hub.resolve(model, revision=revision)
         name = hub.DEFAULT_MODEL if model is None else os.fspath(model)
+        if backend == "static" or static_module_dir(folder) is not None:
+            from sentvec.backends.static import load_static
+
+            return cls(*load_static(folder, normalize), name)
+        spec = load_spec(folder, pooling, normalize, max_seq_length)
+        tokenizer = TextTokenizer.from_folder(spec.transformer_path, spec.do_lower_case)
         return cls(spec, tokenizer, create_backend(backend, spec, **backend_options), name)
 
     @property
@@ -197,6 +204,9 @@ class Encoder:
         from safetensors.torch import save_file
 
         out = Path(path)
+        own_format = getattr(self.backend, "save", None)  # the static backend writes its own
+        if own_format is not None:
+            return Path(own_format(out, self.spec.similarity))
         out.mkdir(parents=True, exist_ok=True)
         model = self.model
         model.transformer.save_pretrained(str(out), safe_serialization=True)

@@ -58,6 +58,8 @@ def find_duplicates(
     exact: bool | None = None,
     batch_size: int = 64,
     show_progress: bool | None = None,
+    cascade: Encoder | None = None,
+    cascade_margin: float = 0.15,
 ) -> DuplicateResult:
     """Find groups of near-duplicate texts.
 
@@ -73,8 +75,34 @@ def find_duplicates(
     :param exact: force exact (True) or approximate (False) neighbour search.
     :param batch_size: encoding batch size.
     :param show_progress: progress bars (default: from 1,000 texts).
+    :param cascade: a fast first-stage model (e.g. a static model): it finds the neighbours,
+        and ``encoder`` re-scores only the pairs it scores at least
+        ``threshold - cascade_margin`` (so only the texts in such pairs are encoded by
+        ``encoder``); scores and the threshold are ``encoder``'s.
+    :param cascade_margin: see ``cascade``.
     :return: the groups and pairs.
     """
+    if cascade is not None and vectors is None and texts is not None:
+        from sentvec.apps.cascade import cascade_pairs
+
+        if encoder is None:
+            from sentvec.encoder import load
+
+            encoder = load()
+        n = len(texts)
+        a, b, s, _ = cascade_pairs(
+            cascade,
+            encoder,
+            list(texts),
+            threshold,
+            k,
+            cascade_margin,
+            exact=exact,
+            batch_size=batch_size,
+            show_progress=bool(show_progress if show_progress is not None else n >= 1000),
+        )
+        pairs = list(zip(a.tolist(), b.tolist(), s.tolist(), strict=True))
+        return DuplicateResult(_groups(n, a, b, s), pairs, n)
     if vectors is None:
         if texts is None:
             raise SentvecError("find_duplicates needs texts or vectors. Fix: pass one of them.")

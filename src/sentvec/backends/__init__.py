@@ -3,6 +3,7 @@
 A backend is a small class with one method, ``embed``; the encoder does everything else
 (tokenizing, batching, long texts, ordering). ``torch`` is the default; ``onnx`` and
 ``onnx-int8`` run one exported graph with ONNX Runtime (no torch needed for an exported model).
+``static`` averages one distilled vector per token (numpy only, see ``sentvec distill``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sentvec.errors import InvalidChoiceError
 if TYPE_CHECKING:
     from sentvec.config import ModelSpec
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = ("torch", "onnx", "onnx-int8", "static")
 
 
 class Backend(Protocol):
@@ -50,4 +51,9 @@ def create_backend(name: str, spec: ModelSpec, **options: object) -> Backend:
         from sentvec.backends.torch_backend import TorchBackend
 
         return TorchBackend.from_spec(spec, **options)  # type: ignore[arg-type]
+    if name == "static":
+        from sentvec.backends.static import StaticBackend
+        from sentvec.static.model import StaticModel
+
+        return StaticBackend(StaticModel.load(spec.transformer_path.parent))
     raise InvalidChoiceError("backend", name, BACKENDS)

@@ -49,6 +49,14 @@ BackendOpt = Annotated[
         show_default=False,
     ),
 ]
+CascadeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cascade",
+        help="A fast first-stage model (a static folder from `sentvec distill`): it shortlists, "
+        "--model re-scores the shortlist.",
+    ),
+]
 KOpt = Annotated[int, typer.Option("-k", "--top-k", min=1, help="Results per query.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 MaxTokensOpt = Annotated[

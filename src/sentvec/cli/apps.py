@@ -12,6 +12,7 @@ from sentvec.cli._options import (
     COSINE_RANGE,
     DEFAULT_BACKEND,
     BackendOpt,
+    CascadeOpt,
     HeaderOpt,
     IdFieldOpt,
     JsonOpt,
@@ -55,6 +56,11 @@ def dedup(
     model: ModelOpt = None,
     backend: BackendOpt = DEFAULT_BACKEND,
     as_json: JsonOpt = False,
+    cascade: CascadeOpt = None,
+    cascade_margin: Annotated[
+        float,
+        typer.Option(help="With --cascade: re-score first-stage pairs from THRESHOLD - this."),
+    ] = 0.15,
 ) -> None:
     """Find duplicate and paraphrase groups (nearest-neighbour candidates, connected groups).
 
@@ -75,6 +81,8 @@ def dedup(
         encoder=load_encoder(model, backend),
         k=k,
         exact=exact,
+        cascade=load_encoder(cascade) if cascade is not None else None,
+        cascade_margin=cascade_margin,
     )
     write_groups(result, records, out)
     if keep is not None:

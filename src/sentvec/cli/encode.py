@@ -249,6 +249,8 @@ def info(
     from sentvec.config import _read_json, check_weights, read_spec, spec_to_dict
 
     folder = hub.resolve(model)
+    if _describe_static(model, folder):
+        return
     spec = read_spec(folder)
     check_weights(spec)
     details = spec_to_dict(spec)
@@ -267,6 +269,27 @@ def info(
         return
     for key, value in details.items():
         typer.echo(f"{key:20s} {json.dumps(value) if not isinstance(value, str) else value}")
+
+
+def _describe_static(model: str | None, folder: Path) -> bool:
+    """Print a static model's description (``sentvec distill`` folders); False if not one."""
+    from sentvec.static.model import StaticModel, static_module_dir
+
+    if static_module_dir(folder) is None:
+        return False
+    static = StaticModel.load(folder)
+    details = {
+        "model": model,
+        "folder": str(folder),
+        "architecture": "StaticEmbedding (backend static)",
+        "vocab_size": len(static.embeddings),
+        "dim": static.dim,
+        "normalize": static.normalize,
+        **static.info,
+    }
+    for key, value in details.items():
+        typer.echo(f"{key:20s} {json.dumps(value) if not isinstance(value, str) else value}")
+    return True
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ import typer
 
 from sentvec.cli._options import (
     BackendOpt,
+    CascadeOpt,
     HeaderOpt,
     IdFieldOpt,
     KOpt,
@@ -45,6 +46,10 @@ def search(
     model: ModelOpt = None,
     backend: BackendOpt = "torch",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per hit.")] = False,
+    cascade: CascadeOpt = None,
+    candidates: Annotated[
+        int, typer.Option(min=1, help="With --cascade: shortlist size per query.")
+    ] = 100,
 ) -> None:
     """Semantic search: find the entries closest in meaning to each query.
 
@@ -57,14 +62,20 @@ def search(
         records = read_records(file, text_field=text_field, id_field=id_field, header=header)
         require_rows(records, file)
     encoder = load_encoder(model, backend)
-    if records is None:
+    if records is None and cascade is None:
         results = _search_knowledge_base(encoder, query, k)
     else:
         from sentvec.apps.search import search_records
+        from sentvec.store.kb import kb_records
 
+        if records is None:
+            records = kb_records(knowledge_base_path())
+        first = load_encoder(cascade) if cascade is not None else None
         results = [
             [(s, r.id, r.text, r.metadata) for s, r in hits]
-            for hits in search_records(encoder, records, query, k)
+            for hits in search_records(
+                encoder, records, query, k, cascade=first, candidates=candidates
+            )
         ]
     for q, hits in zip(query, results):
         if as_json:
