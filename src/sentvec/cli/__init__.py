@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from sentvec.cli import apps, encode, evaluate, index, search, train
+from sentvec.cli import apps, encode, evaluate, index, search, serve, train
 from sentvec.errors import SentvecError
 
 app = typer.Typer(
@@ -54,7 +54,7 @@ def _root(
         os.environ["SENTVEC_DEBUG"] = "1"
 
 
-for _group in (search, encode, index, apps, evaluate, train):
+for _group in (search, encode, index, apps, evaluate, train, serve):
     _group.register(app)
 
 
