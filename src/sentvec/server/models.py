@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sentvec.server.errors import APIError
 from sentvec.server.queue import BatchHook, BatchQueue
+
+ROLES = ("query", "document")  # prompt names every model accepts (its default prompt if absent)
 
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
@@ -31,17 +34,25 @@ class ServedModel:
         return [min(len(ids) + tok.n_special, limit) for ids in tok.content_ids(list(texts))]
 
     def prompt_text(self, prompt: str | None) -> str:
-        """The text put before each input: a named prompt of the model, literal text, or the
-        model's default prompt when ``prompt`` is None."""
+        """The text put before each input: the model's prompt named ``prompt``; its default
+        prompt for None, or for ``query``/``document`` when the model has no such prompt.
+
+        :raises APIError: 422 for another name the model does not know.
+        """
         spec = self.encoder.spec
-        if prompt is None:
+        if prompt is not None and prompt in spec.prompts:
+            return spec.prompts[prompt]
+        if prompt is None or prompt in ROLES:
             name = spec.default_prompt_name
             return spec.prompts.get(name, "") if name else ""
-        return spec.prompts.get(prompt, prompt)
+        known = ", ".join([*spec.prompts, *ROLES])
+        raise APIError(
+            422, f"unknown prompt {prompt!r}. Fix: use one of {known}.", param="prompt"
+        )
 
     def named_prompt(self, name: str) -> str:
         """The model's prompt called ``name`` (``query``/``document``) if it has one, else ''."""
-        return self.encoder.spec.prompts.get(name, self.prompt_text(None))
+        return self.prompt_text(name)
 
     async def embed(
         self,

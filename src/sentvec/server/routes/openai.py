@@ -29,7 +29,7 @@ class EmbeddingRequest(BaseModel):
     dimensions: int | None = Field(None, ge=1, description="Keep the first N dimensions.")
     user: str | None = None
     prompt: str | None = Field(
-        None, description="sentvec extension: the model's prompt name (query/document) or text."
+        None, description="sentvec extension: a prompt name of the model (query, document)."
     )
 
 
