@@ -293,10 +293,26 @@ def ctfidf_keywords(texts: Sequence[str], labels: np.ndarray, n: int = 5) -> dic
     tf = np.asarray((member_of @ per_text).todense(), dtype=np.float64)  # (clusters, vocab)
     weights = ctfidf(tf)
     vocab = vectorizer.get_feature_names_out()
-    return {
-        c: [str(vocab[j]) for j in np.argsort(-weights[r], kind="stable")[:n] if weights[r, j] > 0]
-        for r, c in enumerate(ids)
-    }
+    out = {}
+    for r, c in enumerate(ids):
+        ranked = [str(vocab[j]) for j in np.argsort(-weights[r], kind="stable") if weights[r, j] > 0]
+        out[c] = _distinct(ranked, n)
+    return out
+
+
+def _distinct(words: list[str], n: int) -> list[str]:
+    """The first ``n`` words, a plural left out when its singular is already in (and back)."""
+    kept: list[str] = []
+    stems: set[str] = set()
+    for w in words:
+        stem = w[:-1] if w.endswith("s") and len(w) > 3 else w
+        if stem in stems:
+            continue
+        stems.add(stem)
+        kept.append(w)
+        if len(kept) == n:
+            break
+    return kept
 
 
 def ctfidf(tf: np.ndarray) -> np.ndarray:

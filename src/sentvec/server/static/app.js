@@ -130,10 +130,16 @@ function drawMap() {
     c.addEventListener("click", () => listCluster(p.cluster));
     svg.appendChild(c);
   }
+  const placed = [];
   for (const cl of mapData.clusters) {
-    const [x, y] = pos(cl.x, cl.y);
+    let [x, y] = pos(cl.x, cl.y);
+    x = Math.min(Math.max(x, 70), 570);
+    // nudge a label down until it overlaps none placed before it
+    const w = cl.label.length * 7, h = 15;
+    while (placed.some((b) => Math.abs(b.x - x) < (b.w + w) / 2 && Math.abs(b.y - y) < h)) y += h;
+    placed.push({ x, y, w });
     const t = document.createElementNS(SVG, "text");
-    t.setAttribute("x", Math.min(Math.max(x, 60), 580).toFixed(1));
+    t.setAttribute("x", x.toFixed(1));
     t.setAttribute("y", y.toFixed(1));
     t.setAttribute("text-anchor", "middle");
     t.setAttribute("class", "label");
