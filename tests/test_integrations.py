@@ -60,7 +60,9 @@ def ref(encoder, texts, role):
 
 
 def test_prompts_are_really_different(prompt_encoder):
-    assert not np.allclose(ref(prompt_encoder, DOCS, "query"), ref(prompt_encoder, DOCS, "document"))
+    assert not np.allclose(
+        ref(prompt_encoder, DOCS, "query"), ref(prompt_encoder, DOCS, "document")
+    )
 
 
 @pytest.mark.parametrize("remote", [False, True])
@@ -70,10 +72,16 @@ def test_langchain(prompt_encoder, server, remote):
 
     from sentvec.integrations.langchain import SentvecEmbeddings
 
-    emb = SentvecEmbeddings(NAME, url=server) if remote else SentvecEmbeddings(encoder=prompt_encoder)
+    emb = (
+        SentvecEmbeddings(NAME, url=server) if remote else SentvecEmbeddings(encoder=prompt_encoder)
+    )
     assert isinstance(emb, Embeddings)
-    np.testing.assert_allclose(emb.embed_documents(DOCS), ref(prompt_encoder, DOCS, "document"), atol=1e-6)
-    np.testing.assert_allclose(emb.embed_query(QUERY), ref(prompt_encoder, [QUERY], "query")[0], atol=1e-6)
+    np.testing.assert_allclose(
+        emb.embed_documents(DOCS), ref(prompt_encoder, DOCS, "document"), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        emb.embed_query(QUERY), ref(prompt_encoder, [QUERY], "query")[0], atol=1e-6
+    )
     adocs = asyncio.run(emb.aembed_documents(DOCS))
     aq = asyncio.run(emb.aembed_query(QUERY))
     np.testing.assert_allclose(adocs, ref(prompt_encoder, DOCS, "document"), atol=1e-6)
@@ -92,8 +100,12 @@ def test_llamaindex(prompt_encoder, server, remote):
 
     emb = SentvecEmbedding(NAME, url=server) if remote else SentvecEmbedding(encoder=prompt_encoder)
     assert isinstance(emb, BaseEmbedding)
-    np.testing.assert_allclose(emb.get_query_embedding(QUERY), ref(prompt_encoder, [QUERY], "query")[0], atol=1e-6)
-    np.testing.assert_allclose(emb.get_text_embedding_batch(DOCS), ref(prompt_encoder, DOCS, "document"), atol=1e-6)
+    np.testing.assert_allclose(
+        emb.get_query_embedding(QUERY), ref(prompt_encoder, [QUERY], "query")[0], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        emb.get_text_embedding_batch(DOCS), ref(prompt_encoder, DOCS, "document"), atol=1e-6
+    )
     aq = asyncio.run(emb.aget_query_embedding(QUERY))
     ad = asyncio.run(emb.aget_text_embedding_batch(DOCS))
     np.testing.assert_allclose(aq, ref(prompt_encoder, [QUERY], "query")[0], atol=1e-6)

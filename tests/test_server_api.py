@@ -37,7 +37,23 @@ def embed(client, texts, **kw):
 def test_concurrent_requests_equal_encode(tiny_encoder):
     """30 concurrent requests of different sizes: each answer, in order, equals encode()."""
     rng = np.random.default_rng(0)
-    words = "the cat sat on a mat while dogs ran far away in bright cold rain".split()
+    words = [
+        "the",
+        "cat",
+        "sat",
+        "on",
+        "a",
+        "mat",
+        "while",
+        "dogs",
+        "ran",
+        "far",
+        "away",
+        "in",
+        "bright",
+        "cold",
+        "rain",
+    ]
     reqs = [
         [" ".join(rng.choice(words, rng.integers(1, 30))) for _ in range(rng.integers(1, 6))]
         for _ in range(30)
@@ -106,7 +122,10 @@ def test_error_envelope(client, payload, status, param, needle):
 
 def test_token_limit_413(tiny_encoder, tmp_path):
     with TestClient(make_app(tiny_encoder, max_request_tokens=10)) as c:
-        r = c.post("/v1/embeddings", json={"input": "one two three four five six seven eight nine ten", "model": NAME})
+        r = c.post(
+            "/v1/embeddings",
+            json={"input": "one two three four five six seven eight nine ten", "model": NAME},
+        )
     assert r.status_code == 413 and "tokens" in r.json()["error"]["message"]
 
 
@@ -196,11 +215,31 @@ def test_similarity_and_classify_match_the_library(client, tiny_encoder):
 
 
 DOCS = [
-    {"id": "1", "text": "How do I reset my password?", "metadata": {"category": "account", "year": 2021}},
-    {"id": "2", "text": "Refunds take five business days.", "metadata": {"category": "billing", "year": 2022}},
-    {"id": "3", "text": "Change the email on my account", "metadata": {"category": "account", "year": 2023}},
-    {"id": "4", "text": "Update the credit card used for billing", "metadata": {"category": "billing", "year": 2020}},
-    {"id": "5", "text": "The app crashes when I upload a photo", "metadata": {"category": "bugs", "year": 2023}},
+    {
+        "id": "1",
+        "text": "How do I reset my password?",
+        "metadata": {"category": "account", "year": 2021},
+    },
+    {
+        "id": "2",
+        "text": "Refunds take five business days.",
+        "metadata": {"category": "billing", "year": 2022},
+    },
+    {
+        "id": "3",
+        "text": "Change the email on my account",
+        "metadata": {"category": "account", "year": 2023},
+    },
+    {
+        "id": "4",
+        "text": "Update the credit card used for billing",
+        "metadata": {"category": "billing", "year": 2020},
+    },
+    {
+        "id": "5",
+        "text": "The app crashes when I upload a photo",
+        "metadata": {"category": "bugs", "year": 2023},
+    },
 ]
 
 
@@ -230,7 +269,12 @@ def test_collection_search_matches_brute_force(client, tiny_encoder):
     assert [h["id"] for h in by_vec] == order[:2]
     billing = search(client, query="card", k=5, filters={"category": "billing"})
     assert {h["id"] for h in billing} == {"2", "4"}
-    recent = search(client, query="account", k=5, filters={"year": {"$gte": 2022}, "category": {"$in": ["account", "bugs"]}})
+    recent = search(
+        client,
+        query="account",
+        k=5,
+        filters={"year": {"$gte": 2022}, "category": {"$in": ["account", "bugs"]}},
+    )
     assert {h["id"] for h in recent} == {"3", "5"}
     text = search(client, query="refunds", mode="text", k=3)
     assert text[0]["id"] == "2"
@@ -247,13 +291,18 @@ def test_filters_cannot_inject_sql(client):
         json={"query": "password", "filters": {"category = 'account' OR 1=1 --": "x"}},
     )
     assert r.status_code == 422 and "not a filter column" in r.json()["error"]["message"]
-    r = client.post("/collections/faq/search", json={"query": "p", "filters": {"year": {"$gt": "1; DROP TABLE faq"}}})
+    r = client.post(
+        "/collections/faq/search",
+        json={"query": "p", "filters": {"year": {"$gt": "1; DROP TABLE faq"}}},
+    )
     assert r.status_code in (200, 400, 422)  # a quoted string: compared or refused, never run
     assert "error" in r.json() or r.json()["hits"] == []
     r = client.post("/collections/faq/delete", json={"filters": {"category": "' OR ''='"}})
     assert r.status_code == 200 and r.json()["deleted"] == 0
     assert client.get("/collections/faq").json()["rows"] == 5
-    r = client.post("/collections/faq/search", json={"query": "p", "filters": {"year": {"$regex": ".*"}}})
+    r = client.post(
+        "/collections/faq/search", json={"query": "p", "filters": {"year": {"$regex": ".*"}}}
+    )
     assert r.status_code == 422 and "operator" in r.json()["error"]["message"]
 
 

@@ -114,9 +114,7 @@ def test_model_error_reaches_every_request_and_queue_keeps_working():
 
     async def main():
         q = BatchQueue(flaky, max_wait_s=0.01)
-        results = await asyncio.gather(
-            *(q.submit([c], 1) for c in "abc"), return_exceptions=True
-        )
+        results = await asyncio.gather(*(q.submit([c], 1) for c in "abc"), return_exceptions=True)
         after = await q.submit(["z"], 1)
         await q.close()
         return results, after

@@ -229,10 +229,58 @@ def describe(
 # Words nobody would pick to name a cluster: reporting verbs and news agencies (news text),
 # markup left by scraping (entities whose '&' was lost, tag and URL pieces), weekdays.
 NOISE_WORDS = frozenset(
-    """said says say saying told tells tell according reported reports reuters ap afp upi
-    quot amp lt gt nbsp apos hellip mdash ndash rsquo lsquo rdquo ldquo href http https www
-    com html htm font face img src br px monday tuesday wednesday thursday friday saturday
-    sunday today yesterday tomorrow""".split()
+    {
+        "said",
+        "says",
+        "say",
+        "saying",
+        "told",
+        "tells",
+        "tell",
+        "according",
+        "reported",
+        "reports",
+        "reuters",
+        "ap",
+        "afp",
+        "upi",
+        "quot",
+        "amp",
+        "lt",
+        "gt",
+        "nbsp",
+        "apos",
+        "hellip",
+        "mdash",
+        "ndash",
+        "rsquo",
+        "lsquo",
+        "rdquo",
+        "ldquo",
+        "href",
+        "http",
+        "https",
+        "www",
+        "com",
+        "html",
+        "htm",
+        "font",
+        "face",
+        "img",
+        "src",
+        "br",
+        "px",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "today",
+        "yesterday",
+        "tomorrow",
+    }
 )
 _TAG = re.compile(r"<[^>]{0,300}>")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -295,7 +343,9 @@ def ctfidf_keywords(texts: Sequence[str], labels: np.ndarray, n: int = 5) -> dic
     vocab = vectorizer.get_feature_names_out()
     out = {}
     for r, c in enumerate(ids):
-        ranked = [str(vocab[j]) for j in np.argsort(-weights[r], kind="stable") if weights[r, j] > 0]
+        ranked = [
+            str(vocab[j]) for j in np.argsort(-weights[r], kind="stable") if weights[r, j] > 0
+        ]
         out[c] = _distinct(ranked, n)
     return out
 

@@ -62,11 +62,15 @@ def register(app: typer.Typer) -> None:
         ] = None,
         cors_origin: Annotated[
             Optional[list[str]],
-            typer.Option("--cors-origin", help="Allow this browser origin (repeat); none: no CORS."),
+            typer.Option(
+                "--cors-origin", help="Allow this browser origin (repeat); none: no CORS."
+            ),
         ] = None,
         root: Annotated[
             Optional[Path],
-            typer.Option("--root", help="Folder of collections [default: $SENTVEC_HOME/collections]."),
+            typer.Option(
+                "--root", help="Folder of collections [default: $SENTVEC_HOME/collections]."
+            ),
         ] = None,
         max_batch_tokens: Annotated[
             int, typer.Option(min=1, help="Token budget of one merged model call.")

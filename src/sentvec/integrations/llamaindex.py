@@ -42,9 +42,7 @@ class SentvecEmbedding(BaseEmbedding):  # type: ignore[misc]
         :param encoder: an encoder already loaded (local).
         :param kwargs: BaseEmbedding fields (``embed_batch_size``, ...)."""
         name = model or (getattr(encoder, "name", None) if encoder is not None else None)
-        super().__init__(
-            model_name=name or "all-MiniLM-L6-v2", url=url, backend=backend, **kwargs
-        )
+        super().__init__(model_name=name or "all-MiniLM-L6-v2", url=url, backend=backend, **kwargs)
         self._embedder = make_embedder(
             model, url=url, api_key=api_key, backend=backend, encoder=encoder
         )

@@ -29,7 +29,6 @@ Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
 
-
 def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | None = None) -> Any:
     """Build the FastAPI app.
 

@@ -46,9 +46,7 @@ class ServedModel:
             name = spec.default_prompt_name
             return spec.prompts.get(name, "") if name else ""
         known = ", ".join([*spec.prompts, *ROLES])
-        raise APIError(
-            422, f"unknown prompt {prompt!r}. Fix: use one of {known}.", param="prompt"
-        )
+        raise APIError(422, f"unknown prompt {prompt!r}. Fix: use one of {known}.", param="prompt")
 
     def named_prompt(self, name: str) -> str:
         """The model's prompt called ``name`` (``query``/``document``) if it has one, else ''."""

@@ -38,16 +38,13 @@ def check_texts(texts: Sequence[str], st: ServerState, param: str = "input") -> 
     if len(texts) > s.max_items:
         raise APIError(
             413,
-            f"{param} has {len(texts)} items; the limit is {s.max_items}. "
-            "Fix: split the request.",
+            f"{param} has {len(texts)} items; the limit is {s.max_items}. Fix: split the request.",
             param=param,
             code="too_many_items",
         )
     for i, t in enumerate(texts):
         if not t:
-            raise APIError(
-                422, f"{param}[{i}] is an empty string. Fix: drop it.", param=param
-            )
+            raise APIError(422, f"{param}[{i}] is an empty string. Fix: drop it.", param=param)
         if len(t) > s.max_chars:
             raise APIError(
                 413,

@@ -72,7 +72,9 @@ async def classify(body: ClassifyRequest, request: Request) -> Response:
     return json_response(
         {
             "model": model.name,
-            "results": [{"label": r.label, "labels": r.labels, "scores": r.scores} for r in results],
+            "results": [
+                {"label": r.label, "labels": r.labels, "scores": r.scores} for r in results
+            ],
         }
     )
 

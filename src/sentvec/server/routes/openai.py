@@ -89,7 +89,9 @@ async def embeddings(body: EmbeddingRequest, request: Request) -> Response:
     return json_response(
         {
             "object": "list",
-            "data": [{"object": "embedding", "index": i, "embedding": e} for i, e in enumerate(rows)],
+            "data": [
+                {"object": "embedding", "index": i, "embedding": e} for i, e in enumerate(rows)
+            ],
             "model": model.name,
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
