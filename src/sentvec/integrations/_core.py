@@ -150,7 +150,7 @@ def _checked(r: Any) -> dict[str, Any]:
         except (ValueError, KeyError, TypeError):
             message = r.text[:300]
         raise SentvecError(f"sentvec serve answered {r.status_code}: {message}")
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()
 
 
 def _decode(body: dict[str, Any]) -> np.ndarray:

@@ -23,7 +23,7 @@ except ImportError:
 
 
 @register_embedding_function
-class SentvecEmbeddingFunction(EmbeddingFunction[Documents]):  # type: ignore[misc]
+class SentvecEmbeddingFunction(EmbeddingFunction[Documents]):
     """sentvec embeddings for Chroma: ``__call__`` embeds documents, ``embed_query`` queries."""
 
     def __init__(

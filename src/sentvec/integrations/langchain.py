@@ -43,19 +43,19 @@ class SentvecEmbeddings(Embeddings):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """One vector per document."""
-        return self.embedder.embed(texts, "document").tolist()  # type: ignore[no-any-return]
+        return self.embedder.embed(texts, "document").tolist()
 
     def embed_query(self, text: str) -> list[float]:
         """The vector of a search query."""
-        return self.embedder.embed([text], "query")[0].tolist()  # type: ignore[no-any-return]
+        return self.embedder.embed([text], "query")[0].tolist()
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         """:meth:`embed_documents`, without blocking the event loop."""
-        return (await self.embedder.aembed(texts, "document")).tolist()  # type: ignore[no-any-return]
+        return (await self.embedder.aembed(texts, "document")).tolist()
 
     async def aembed_query(self, text: str) -> list[float]:
         """:meth:`embed_query`, without blocking the event loop."""
-        return (await self.embedder.aembed([text], "query"))[0].tolist()  # type: ignore[no-any-return]
+        return (await self.embedder.aembed([text], "query"))[0].tolist()
 
 
 __all__ = ["SentvecEmbeddings"]

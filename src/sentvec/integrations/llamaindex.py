@@ -19,7 +19,7 @@ except ImportError:
     raise MissingExtraError("llama-index-core", "integrations") from None
 
 
-class SentvecEmbedding(BaseEmbedding):  # type: ignore[misc]
+class SentvecEmbedding(BaseEmbedding):
     """sentvec embeddings for LlamaIndex: queries and texts get their own prompts."""
 
     url: str | None = None
@@ -42,7 +42,8 @@ class SentvecEmbedding(BaseEmbedding):  # type: ignore[misc]
         :param encoder: an encoder already loaded (local).
         :param kwargs: BaseEmbedding fields (``embed_batch_size``, ...)."""
         name = model or (getattr(encoder, "name", None) if encoder is not None else None)
-        super().__init__(model_name=name or "all-MiniLM-L6-v2", url=url, backend=backend, **kwargs)
+        fields = {"model_name": name or "all-MiniLM-L6-v2", "url": url, "backend": backend}
+        super().__init__(**fields, **kwargs)
         self._embedder = make_embedder(
             model, url=url, api_key=api_key, backend=backend, encoder=encoder
         )
@@ -53,22 +54,22 @@ class SentvecEmbedding(BaseEmbedding):  # type: ignore[misc]
         return "SentvecEmbedding"
 
     def _get_query_embedding(self, query: str) -> list[float]:
-        return self._embedder.embed([query], "query")[0].tolist()  # type: ignore[no-any-return]
+        return self._embedder.embed([query], "query")[0].tolist()
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
-        return (await self._embedder.aembed([query], "query"))[0].tolist()  # type: ignore[no-any-return]
+        return (await self._embedder.aembed([query], "query"))[0].tolist()
 
     def _get_text_embedding(self, text: str) -> list[float]:
-        return self._embedder.embed([text], "document")[0].tolist()  # type: ignore[no-any-return]
+        return self._embedder.embed([text], "document")[0].tolist()
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._embedder.embed(texts, "document").tolist()  # type: ignore[no-any-return]
+        return self._embedder.embed(texts, "document").tolist()
 
     async def _aget_text_embedding(self, text: str) -> list[float]:
-        return (await self._embedder.aembed([text], "document"))[0].tolist()  # type: ignore[no-any-return]
+        return (await self._embedder.aembed([text], "document"))[0].tolist()
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return (await self._embedder.aembed(texts, "document")).tolist()  # type: ignore[no-any-return]
+        return (await self._embedder.aembed(texts, "document")).tolist()
 
 
 __all__ = ["SentvecEmbedding"]

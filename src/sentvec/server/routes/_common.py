@@ -15,7 +15,7 @@ from sentvec.server.state import ServerState
 
 def state(request: Request) -> ServerState:
     """The app's shared state."""
-    return request.app.state.sentvec  # type: ignore[no-any-return]
+    return request.app.state.sentvec
 
 
 def json_response(body: Any, status: int = 200) -> Response:

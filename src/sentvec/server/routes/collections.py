@@ -86,8 +86,9 @@ async def search(name: str, body: SearchRequest, request: Request) -> Response:
         raise APIError(422, "search needs a query (or a vector). Fix: pass query.", param="query")
     if body.vector is not None and body.mode != "vector":
         raise APIError(422, "a query vector only works with mode=vector.", param="vector")
+    text = body.query or ""
     if body.mode == "text":
-        hits = await run_in_threadpool(col.search, body.query, body.k, where=where, mode="text")
+        hits = await run_in_threadpool(col.search, text, body.k, where=where, mode="text")
         return json_response({"hits": [hit_json(h) for h in hits]})
     if body.vector is not None:
         vector = np.asarray(body.vector, dtype=np.float32)
@@ -97,16 +98,15 @@ async def search(name: str, body: SearchRequest, request: Request) -> Response:
             )
     else:
         model = st.model_for(col)
-        assert body.query is not None
-        check_texts([body.query], st, "query")
-        vectors, _ = await model.embed([body.query], model.named_prompt("query"))
+        check_texts([text], st, "query")
+        vectors, _ = await model.embed([text], model.named_prompt("query"))
         vector = vectors[0]
     if body.mode == "vector":
         hits = await run_in_threadpool(col.search, vector, body.k, where=where)
     else:
         depth = max(HYBRID_DEPTH, 5 * body.k)
         dense = await run_in_threadpool(col.search, vector, depth, where=where)
-        sparse = await run_in_threadpool(col.search, body.query, depth, where=where, mode="text")
+        sparse = await run_in_threadpool(col.search, text, depth, where=where, mode="text")
         hits = rrf([dense, sparse], body.k)
     return json_response({"hits": [hit_json(h) for h in hits]})
 
