@@ -42,8 +42,8 @@ class SentvecEmbedding(BaseEmbedding):
         :param encoder: an encoder already loaded (local).
         :param kwargs: BaseEmbedding fields (``embed_batch_size``, ...)."""
         name = model or (getattr(encoder, "name", None) if encoder is not None else None)
-        fields = {"model_name": name or "all-MiniLM-L6-v2", "url": url, "backend": backend}
-        super().__init__(**fields, **kwargs)
+        fields: dict[str, Any] = {"url": url, "backend": backend, **kwargs}
+        super().__init__(model_name=name or "all-MiniLM-L6-v2", **fields)
         self._embedder = make_embedder(
             model, url=url, api_key=api_key, backend=backend, encoder=encoder
         )
