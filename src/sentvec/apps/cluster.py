@@ -7,6 +7,8 @@ Needs ``pip install 'sentvec[apps]'`` (scikit-learn, scipy).
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -224,31 +226,143 @@ def describe(
     return sorted(clusters, key=lambda cl: (-cl.size, cl.id))
 
 
+# Words nobody would pick to name a cluster: reporting verbs and news agencies (news text),
+# markup left by scraping (entities whose '&' was lost, tag and URL pieces), weekdays.
+NOISE_WORDS = frozenset(
+    {
+        "said",
+        "says",
+        "say",
+        "saying",
+        "told",
+        "tells",
+        "tell",
+        "according",
+        "reported",
+        "reports",
+        "reuters",
+        "ap",
+        "afp",
+        "upi",
+        "quot",
+        "amp",
+        "lt",
+        "gt",
+        "nbsp",
+        "apos",
+        "hellip",
+        "mdash",
+        "ndash",
+        "rsquo",
+        "lsquo",
+        "rdquo",
+        "ldquo",
+        "href",
+        "http",
+        "https",
+        "www",
+        "com",
+        "html",
+        "htm",
+        "font",
+        "face",
+        "img",
+        "src",
+        "br",
+        "px",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "today",
+        "yesterday",
+        "tomorrow",
+    }
+)
+_TAG = re.compile(r"<[^>]{0,300}>")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_NUMERIC_ENTITY = re.compile(r"&?#(\d{1,7});")  # AG News writes &#39; as ' #39;'
+_NAMED_ENTITY = re.compile(r"&?\b(?:quot|amp|lt|gt|nbsp|apos|hellip|mdash|ndash)\b;", re.I)
+
+
+def clean_text(text: str) -> str:
+    """Text for keywords: HTML entities decoded (also the broken ``#39;`` / ``quot;`` forms
+    of scraped news), tags and URLs removed.
+
+    >>> clean_text("Oil &lt;b&gt;prices&lt;/b&gt; rise, it #39;s said")
+    "Oil prices rise, it 's said"
+    """
+    text = html.unescape(text)
+    text = _NUMERIC_ENTITY.sub(lambda m: _char(int(m.group(1))), text)
+    text = _NAMED_ENTITY.sub(" ", text)
+    text = _TAG.sub(" ", html.unescape(text))  # twice-escaped markup, e.g. &amp;lt;b&amp;gt;
+    return " ".join(_URL.sub(" ", text).split())
+
+
+def _char(code: int) -> str:
+    try:
+        return chr(code)
+    except (ValueError, OverflowError):
+        return " "
+
+
 def ctfidf_keywords(texts: Sequence[str], labels: np.ndarray, n: int = 5) -> dict[int, list[str]]:
     """Class-based TF-IDF (BERTopic): all texts of a cluster form one document;
     weight(t, c) = tf(t, c) / |c| * log(1 + A / f(t)), with A the mean word count per cluster
-    and f(t) the count of t over all clusters. English stop words are left out.
+    and f(t) the count of t over all clusters. Here tf(t, c) counts the *texts* of c holding
+    t (one text repeating a word cannot name its cluster); texts are cleaned first
+    (:func:`clean_text`) and English stop words plus :data:`NOISE_WORDS` are left out.
 
     :return: cluster label -> its ``n`` highest-weighted words.
     """
-    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
     groups = members_by_label(labels)
     ids = list(groups)
-    docs = [" ".join(texts[i] for i in groups[c]) for c in ids]
+    rows = [i for c in ids for i in groups[c].tolist()]
+    owner = np.repeat(np.arange(len(ids)), [len(groups[c]) for c in ids])
+    vectorizer = CountVectorizer(
+        stop_words=sorted(ENGLISH_STOP_WORDS | NOISE_WORDS),
+        token_pattern=r"(?u)\b[^\W\d_]{2,}\b",
+        binary=True,
+    )
     try:
-        counts = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[^\W\d_]{2,}\b").fit(
-            docs
-        )
+        per_text = vectorizer.fit_transform([clean_text(texts[i]) for i in rows])
     except ValueError:  # nothing but stop words
         return {c: [] for c in ids}
-    tf = counts.transform(docs).toarray().astype(np.float64)  # (clusters, vocab)
+    import scipy.sparse
+
+    member_of = scipy.sparse.csr_matrix(
+        (np.ones(len(rows)), (owner, np.arange(len(rows)))), shape=(len(ids), len(rows))
+    )
+    tf = np.asarray((member_of @ per_text).todense(), dtype=np.float64)  # (clusters, vocab)
     weights = ctfidf(tf)
-    vocab = counts.get_feature_names_out()
-    return {
-        c: [str(vocab[j]) for j in np.argsort(-weights[r], kind="stable")[:n] if weights[r, j] > 0]
-        for r, c in enumerate(ids)
-    }
+    vocab = vectorizer.get_feature_names_out()
+    out = {}
+    for r, c in enumerate(ids):
+        ranked = [
+            str(vocab[j]) for j in np.argsort(-weights[r], kind="stable") if weights[r, j] > 0
+        ]
+        out[c] = _distinct(ranked, n)
+    return out
+
+
+def _distinct(words: list[str], n: int) -> list[str]:
+    """The first ``n`` words, a plural left out when its singular is already in (and back)."""
+    kept: list[str] = []
+    stems: set[str] = set()
+    for w in words:
+        stem = w[:-1] if w.endswith("s") and len(w) > 3 else w
+        if stem in stems:
+            continue
+        stems.add(stem)
+        kept.append(w)
+        if len(kept) == n:
+            break
+    return kept
 
 
 def ctfidf(tf: np.ndarray) -> np.ndarray:

@@ -70,13 +70,34 @@ def colour(label: int) -> str:
     return NOISE if label < 0 else PALETTE[label % len(PALETTE)]
 
 
-def write_png(points: np.ndarray, labels: np.ndarray, path: Path, title: str = "") -> Path:
-    """Scatter plot of the map, coloured by cluster, as a PNG."""
+LEGEND_MAX = 20  # clusters named in the PNG legend (largest first, as given)
+
+
+def legend_entries(legend: dict[int, str] | None) -> list[tuple[str, str]]:
+    """(colour, text) of each legend line: ``"3: oil, prices, crude"``."""
+    return [(colour(c), f"{c}: {name}") for c, name in list((legend or {}).items())[:LEGEND_MAX]]
+
+
+def write_png(
+    points: np.ndarray,
+    labels: np.ndarray,
+    path: Path,
+    title: str = "",
+    legend: dict[int, str] | None = None,
+) -> Path:
+    """Scatter plot of the map, coloured by cluster, as a PNG.
+
+    :param points: (n, 2). :param labels: cluster of each point (-1: none).
+    :param path: the PNG. :param title: the title.
+    :param legend: cluster -> its name (e.g. keywords), drawn as a legend beside the plot.
+    :return: the path.
+    """
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.lines import Line2D
     except ImportError:
         raise MissingExtraError("matplotlib", "apps") from None
     fig, ax = plt.subplots(figsize=(8, 8), dpi=100)
@@ -89,6 +110,20 @@ def write_png(points: np.ndarray, labels: np.ndarray, path: Path, title: str = "
         linewidths=0,
         alpha=0.8,
     )
+    entries = legend_entries(legend)
+    if entries:
+        handles = [
+            Line2D([], [], marker="o", linestyle="", color=col, markersize=8, label=text)
+            for col, text in entries
+        ]
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            frameon=False,
+            fontsize=9,
+            title="clusters",
+        )
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])

@@ -199,8 +199,8 @@ def cluster(
 
         points, used = reduce_2d(vectors, map_method)
         title = f"{file.name}: {len(result.clusters)} clusters ({method}, {used})"
-        write_png(points, result.labels, map_png.with_suffix(".png"), title)
         legend = {c.id: ", ".join(c.keywords[:3]) for c in result.clusters}
+        write_png(points, result.labels, map_png.with_suffix(".png"), title, legend)
         write_html(points, result.labels, texts, map_png.with_suffix(".html"), title, legend)
         typer.echo(
             f"map: {map_png.with_suffix('.png')} and {map_png.with_suffix('.html')}", err=True

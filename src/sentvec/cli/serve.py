@@ -1,0 +1,115 @@
+"""`sentvec serve`: the HTTP API (OpenAI-compatible embeddings, collections) and web page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from sentvec.cli._options import DEFAULT_BACKEND, BackendOpt
+from sentvec.errors import SentvecError
+
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+def parse_models(values: list[str] | None) -> dict[str, str | None]:
+    """``--model`` values (``NAME=PATH``, or a path / hub id named by its last part) by name.
+
+    :raises SentvecError: for a name given twice.
+    """
+    if not values:
+        return {DEFAULT_MODEL_NAME: None}
+    out: dict[str, str | None] = {}
+    for v in values:
+        name, sep, path = v.partition("=")
+        if not sep:
+            name, path = Path(v.rstrip("/")).name or v, v
+        if name in out:
+            raise SentvecError(
+                f"two models are served as {name!r}. Fix: name them, e.g. --model a={v}."
+            )
+        out[name] = path
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    """Add `sentvec serve`."""
+
+    @app.command("serve")
+    def serve(
+        model: Annotated[
+            Optional[list[str]],
+            typer.Option(
+                "--model",
+                "-m",
+                help="Model to serve: NAME=PATH, or a folder / hub id (repeat for several) "
+                f"[default: {DEFAULT_MODEL_NAME}].",
+            ),
+        ] = None,
+        backend: BackendOpt = DEFAULT_BACKEND,
+        host: Annotated[
+            str, typer.Option(help="Bind address; a non-loopback one needs --api-key.")
+        ] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+        api_key: Annotated[
+            Optional[str],
+            typer.Option(
+                "--api-key",
+                envvar="SENTVEC_API_KEY",
+                help="Require 'Authorization: Bearer KEY' on every API route.",
+            ),
+        ] = None,
+        cors_origin: Annotated[
+            Optional[list[str]],
+            typer.Option(
+                "--cors-origin", help="Allow this browser origin (repeat); none: no CORS."
+            ),
+        ] = None,
+        root: Annotated[
+            Optional[Path],
+            typer.Option(
+                "--root", help="Folder of collections [default: $SENTVEC_HOME/collections]."
+            ),
+        ] = None,
+        max_batch_tokens: Annotated[
+            int, typer.Option(min=1, help="Token budget of one merged model call.")
+        ] = 8192,
+        max_wait_ms: Annotated[
+            float, typer.Option(min=0, help="Longest wait for more requests before a batch runs.")
+        ] = 2.0,
+        max_queued: Annotated[
+            int, typer.Option(min=1, help="Texts waiting per model before 429 Too Many Requests.")
+        ] = 4096,
+        log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    ) -> None:
+        """Serve models over HTTP: /v1/embeddings (OpenAI), /similarity, /classify,
+        /collections, /metrics, /docs, and the search + map page at /."""
+        from sentvec.server import Settings, create_app
+        from sentvec.server.settings import is_loopback
+
+        settings = Settings(
+            models=parse_models(model),
+            backend=backend,
+            host=host,
+            port=port,
+            api_key=api_key,
+            cors_origins=list(cors_origin or []),
+            collections=root,
+            max_batch_tokens=max_batch_tokens,
+            max_wait_ms=max_wait_ms,
+            max_queued=max_queued,
+        )
+        settings.check_host()
+        import uvicorn
+
+        shown = f"[{host}]" if ":" in host else host
+        typer.echo(
+            f"sentvec serve: http://{shown}:{port}/ ({', '.join(settings.models)}; "
+            f"backend {backend}; {'API key required' if settings.api_key else 'no API key'}"
+            f"{'' if is_loopback(host) else '; listening on the network'})",
+            err=True,
+        )
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level=log_level, access_log=False
+        )

@@ -1,0 +1,75 @@
+"""LlamaIndex: ``SentvecEmbedding`` implements ``llama_index.core.embeddings.BaseEmbedding``.
+
+>>> from llama_index.core import Settings
+>>> Settings.embed_model = SentvecEmbedding()                          # local
+>>> Settings.embed_model = SentvecEmbedding(url="http://127.0.0.1:8000")  # sentvec serve
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sentvec.errors import MissingExtraError
+from sentvec.integrations._core import LocalEmbedder, RemoteEmbedder, make_embedder
+
+try:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from pydantic import PrivateAttr
+except ImportError:
+    raise MissingExtraError("llama-index-core", "integrations") from None
+
+
+class SentvecEmbedding(BaseEmbedding):
+    """sentvec embeddings for LlamaIndex: queries and texts get their own prompts."""
+
+    url: str | None = None
+    backend: str = "torch"
+    _embedder: LocalEmbedder | RemoteEmbedder = PrivateAttr()
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        url: str | None = None,
+        api_key: str | None = None,
+        backend: str = "torch",
+        encoder: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        """:param model: model folder / hub id (local) or served name (remote).
+        :param url: a running ``sentvec serve``; None: embed in this process.
+        :param api_key: the server's key. :param backend: local backend.
+        :param encoder: an encoder already loaded (local).
+        :param kwargs: BaseEmbedding fields (``embed_batch_size``, ...)."""
+        name = model or (getattr(encoder, "name", None) if encoder is not None else None)
+        fields: dict[str, Any] = {"url": url, "backend": backend, **kwargs}
+        super().__init__(model_name=name or "all-MiniLM-L6-v2", **fields)
+        self._embedder = make_embedder(
+            model, url=url, api_key=api_key, backend=backend, encoder=encoder
+        )
+
+    @classmethod
+    def class_name(cls) -> str:
+        """LlamaIndex's name of this class."""
+        return "SentvecEmbedding"
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._embedder.embed([query], "query")[0].tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return (await self._embedder.aembed([query], "query"))[0].tolist()
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._embedder.embed([text], "document")[0].tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._embedder.embed(texts, "document").tolist()
+
+    async def _aget_text_embedding(self, text: str) -> list[float]:
+        return (await self._embedder.aembed([text], "document"))[0].tolist()
+
+    async def _aget_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return (await self._embedder.aembed(texts, "document")).tolist()
+
+
+__all__ = ["SentvecEmbedding"]

@@ -1,0 +1,185 @@
+"""The app factory: :func:`create_app` wires settings, models, routes, errors and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sentvec.errors import SentvecError
+from sentvec.server.errors import APIError, envelope, validation_message
+from sentvec.server.metrics import Metrics
+from sentvec.server.models import serve_model
+from sentvec.server.queue import QueueFullError
+from sentvec.server.settings import Settings
+from sentvec.server.state import ServerState
+
+if TYPE_CHECKING:
+    from sentvec.encoder import Encoder
+
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
+
+
+def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | None = None) -> Any:
+    """Build the FastAPI app.
+
+    :param settings: the server settings (default: :class:`Settings`()).
+    :param encoders: already loaded encoders by served name (tests); else the models of
+        ``settings.models`` are loaded at start-up, off the event loop (``/ready`` says when).
+    :return: the ASGI app.
+    """
+    from sentvec.server.routes import collections, core, openai, web
+
+    settings = settings or Settings()
+    st = ServerState(settings, Metrics.create())
+
+    def hook_for(name: str) -> Callable[[int, int, float], None]:
+        def hook(texts: int, tokens: int, seconds: float) -> None:
+            st.metrics.batch_size.labels(name).observe(texts)
+            st.metrics.batch_tokens.labels(name).observe(tokens)
+            st.metrics.batch_seconds.labels(name).observe(seconds)
+
+        return hook
+
+    def load_all() -> None:
+        from sentvec.encoder import load
+
+        loaded = encoders or {
+            name: load(path, backend=settings.backend) for name, path in settings.models.items()
+        }
+        for name, enc in loaded.items():
+            st.models[name] = serve_model(name, enc, settings, hook_for(name))
+        st.ready = True
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.get_running_loop().run_in_executor(None, load_all)
+        if encoders is not None:
+            await task  # already loaded: only the queues are built
+        try:
+            yield
+        finally:
+            if not task.done():
+                await task
+            for m in st.models.values():
+                await m.queue.close()
+
+    app = FastAPI(
+        title="sentvec",
+        summary="Sentence embeddings over HTTP: OpenAI-compatible embeddings, similarity, "
+        "zero-shot classification and collection search.",
+        version=_version(),
+        lifespan=lifespan,
+    )
+    app.state.sentvec = st
+    auth = [Depends(require_key)] if settings.api_key else []
+    app.include_router(openai.router, dependencies=auth)
+    app.include_router(core.router, dependencies=auth)
+    app.include_router(collections.router, dependencies=auth)
+    app.include_router(core.probes, dependencies=[])
+    app.include_router(web.router)
+    web.mount_static(app)
+    _errors(app)
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(MetricsMiddleware, metrics=st.metrics)
+    return app
+
+
+async def require_key(request: Request) -> None:
+    """Check ``Authorization: Bearer KEY`` in constant time.
+
+    :raises APIError: 401 without the right key.
+    """
+    expected = request.app.state.sentvec.settings.api_key
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), str(expected).encode()
+    ):
+        raise APIError(
+            401,
+            "missing or wrong API key. Fix: send the header 'Authorization: Bearer KEY'.",
+            type="authentication_error",
+            code="invalid_api_key",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def _errors(app: FastAPI) -> None:
+    """Every error as OpenAI's envelope."""
+
+    @app.exception_handler(APIError)
+    async def api_error(request: Request, e: APIError) -> JSONResponse:
+        return JSONResponse(e.body(), e.status, headers=e.headers)
+
+    @app.exception_handler(QueueFullError)
+    async def queue_full(request: Request, e: QueueFullError) -> JSONResponse:
+        body = envelope(str(e), "rate_limit_error", None, "queue_full")
+        return JSONResponse(body, 429, headers={"Retry-After": str(e.retry_after)})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, e: RequestValidationError) -> JSONResponse:
+        message, param = validation_message(list(e.errors()))
+        return JSONResponse(envelope(message, "invalid_request_error", param), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, e: StarletteHTTPException) -> JSONResponse:
+        kind = "not_found_error" if e.status_code == 404 else "invalid_request_error"
+        return JSONResponse(envelope(str(e.detail), kind), e.status_code)
+
+    @app.exception_handler(SentvecError)
+    async def user_error(request: Request, e: SentvecError) -> JSONResponse:
+        return JSONResponse(envelope(str(e), "invalid_request_error"), 400)
+
+
+class MetricsMiddleware:
+    """Counts requests and times them per route (pure ASGI: no per-request task overhead)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [500]
+
+        async def send_status(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = scope.get("route")
+            name = getattr(route, "path", None) or "unmatched"
+            self.metrics.requests.labels(name, str(status[0])).inc()
+            self.metrics.latency.labels(name).observe(time.perf_counter() - start)
+
+
+def _version() -> str:
+    from sentvec import __version__
+
+    return __version__
+
+
+__all__ = ["create_app", "require_key"]

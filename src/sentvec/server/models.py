@@ -1,0 +1,94 @@
+"""The served models: each an :class:`Encoder` with its own batching queue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sentvec.server.errors import APIError
+from sentvec.server.queue import BatchHook, BatchQueue
+
+ROLES = ("query", "document")  # prompt names every model accepts (its default prompt if absent)
+
+if TYPE_CHECKING:
+    from sentvec.encoder import Encoder
+    from sentvec.server.settings import Settings
+
+
+@dataclass
+class ServedModel:
+    """One model: its name, encoder and queue."""
+
+    name: str
+    encoder: Encoder
+    queue: BatchQueue
+    fingerprint: str = ""
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each text as the model sees it (special tokens in, truncated to the limit)."""
+        tok = self.encoder.tokenizer
+        limit = self.encoder.max_seq_length
+        return [min(len(ids) + tok.n_special, limit) for ids in tok.content_ids(list(texts))]
+
+    def prompt_text(self, prompt: str | None) -> str:
+        """The text put before each input: the model's prompt named ``prompt``; its default
+        prompt for None, or for ``query``/``document`` when the model has no such prompt.
+
+        :raises APIError: 422 for another name the model does not know.
+        """
+        spec = self.encoder.spec
+        if prompt is not None and prompt in spec.prompts:
+            return spec.prompts[prompt]
+        if prompt is None or prompt in ROLES:
+            name = spec.default_prompt_name
+            return spec.prompts.get(name, "") if name else ""
+        known = ", ".join([*spec.prompts, *ROLES])
+        raise APIError(422, f"unknown prompt {prompt!r}. Fix: use one of {known}.", param="prompt")
+
+    def named_prompt(self, name: str) -> str:
+        """The model's prompt called ``name`` (``query``/``document``) if it has one, else ''."""
+        return self.prompt_text(name)
+
+    async def embed(
+        self,
+        texts: Sequence[str],
+        prompt: str = "",
+        check: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, int]:
+        """Vectors of ``texts`` (``prompt`` put before each) through the batching queue.
+
+        :param check: called with the token count before queueing (may raise).
+        :return: (vectors, tokens used).
+        """
+        items = [prompt + t for t in texts] if prompt else list(texts)
+        tokens = sum(self.count_tokens(items))
+        if check is not None:
+            check(tokens)
+        return await self.queue.submit(items, tokens), tokens
+
+
+def encode_fn(encoder: Encoder) -> Callable[[list[str]], np.ndarray]:
+    """What the queue calls: plain :meth:`Encoder.encode` (prompts are already applied)."""
+
+    def run(texts: list[str]) -> np.ndarray:
+        return encoder.encode(texts, prompt="", batch_size=64, show_progress=False)
+
+    return run
+
+
+def serve_model(name: str, encoder: Encoder, settings: Settings, hook: BatchHook) -> ServedModel:
+    """Wrap an encoder with a queue configured from ``settings``."""
+    queue = BatchQueue(
+        encode_fn(encoder),
+        max_batch_tokens=settings.max_batch_tokens,
+        max_wait_s=settings.max_wait_ms / 1000,
+        max_queued=settings.max_queued,
+        on_batch=hook,
+    )
+    return ServedModel(name, encoder, queue, encoder.fingerprint)
+
+
+__all__ = ["ServedModel", "encode_fn", "serve_model"]

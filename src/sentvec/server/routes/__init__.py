@@ -1,0 +1,1 @@
+"""Thin route modules: validate with pydantic, call the library, shape the answer."""

@@ -1,0 +1,75 @@
+"""Server settings: one dataclass, filled by ``sentvec serve`` or by a test."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sentvec.errors import SentvecError
+
+LOOPBACK_NAMES = ("localhost",)
+
+
+@dataclass
+class Settings:
+    """Everything :func:`sentvec.server.create_app` needs.
+
+    :param models: served name -> model folder or hub id (None: the packaged default).
+    :param backend: inference backend for every model (torch, onnx, onnx-int8).
+    :param host: bind address; anything but loopback needs ``api_key``.
+    :param api_key: Bearer token every API request must carry (default ``$SENTVEC_API_KEY``).
+    :param cors_origins: origins allowed by CORS; empty: no CORS headers at all.
+    :param collections: folder of collections served under ``/collections`` (None: default).
+    :param max_batch_tokens: token budget of one merged model call.
+    :param max_wait_ms: longest wait for more requests before a batch runs.
+    :param max_queued: most texts waiting per model before 429.
+    :param max_items: most texts in one request (OpenAI: 2048).
+    :param max_chars: most characters in one text.
+    :param max_request_tokens: most tokens in one request.
+    :param map_points: most points drawn on the map of a collection.
+    """
+
+    models: dict[str, str | None] = field(default_factory=lambda: {"all-MiniLM-L6-v2": None})
+    backend: str = "torch"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key: str | None = None
+    cors_origins: list[str] = field(default_factory=list)
+    collections: Path | None = None
+    max_batch_tokens: int = 8192
+    max_wait_ms: float = 2.0
+    max_queued: int = 4096
+    max_items: int = 2048
+    max_chars: int = 20_000
+    max_request_tokens: int = 300_000
+    map_points: int = 5000
+
+    def __post_init__(self) -> None:
+        if self.api_key is None:
+            self.api_key = os.environ.get("SENTVEC_API_KEY") or None
+        if not self.models:
+            raise SentvecError("no model to serve. Fix: pass --model NAME=PATH (or nothing).")
+
+    def check_host(self) -> None:
+        """Refuse a non-loopback bind address unless an API key is set."""
+        if not is_loopback(self.host) and not self.api_key:
+            raise SentvecError(
+                f"refusing to listen on {self.host!r} without an API key: anyone on the "
+                "network could use it. Fix: pass --api-key KEY (or set SENTVEC_API_KEY), "
+                "or keep --host 127.0.0.1."
+            )
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.x.x.x, ::1 and localhost."""
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+__all__ = ["Settings", "is_loopback"]
