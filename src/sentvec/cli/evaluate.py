@@ -10,6 +10,7 @@ import typer
 
 from sentvec.cli._options import (
     COSINE_RANGE,
+    DEFAULT_BACKEND,
     BackendOpt,
     ColumnsOpt,
     HeaderOpt,
@@ -31,7 +32,7 @@ eval_app = typer.Typer(help="Evaluate a model on a benchmark file.", no_args_is_
 def eval_sts(
     file: Annotated[Path, typer.Argument(help="STS benchmark file (tab-separated).")],
     model: ModelOpt = None,
-    backend: BackendOpt = "torch",
+    backend: BackendOpt = DEFAULT_BACKEND,
     as_json: Annotated[bool, typer.Option("--json", help="Print all metrics as JSON.")] = False,
 ) -> None:
     """Spearman/Pearson x 100 between similarity and gold scores, for each metric.
@@ -71,7 +72,7 @@ def eval_retrieval(
     ],
     split: Annotated[str, typer.Option(help="qrels file name.")] = "test",
     model: ModelOpt = None,
-    backend: BackendOpt = "torch",
+    backend: BackendOpt = DEFAULT_BACKEND,
     as_json: JsonOpt = False,
 ) -> None:
     """Retrieval: MRR@10, nDCG@10, Recall@1/10/100, MAP@100 (exact search).
@@ -93,7 +94,7 @@ def eval_pairs(
         float | None, typer.Option(help="Also score this fixed cosine threshold (-1..1).")
     ] = None,
     model: ModelOpt = None,
-    backend: BackendOpt = "torch",
+    backend: BackendOpt = DEFAULT_BACKEND,
     as_json: JsonOpt = False,
 ) -> None:
     """Paraphrase / duplicate classification: accuracy, F1, average precision, thresholds.
@@ -116,7 +117,7 @@ def eval_triplets(
     columns: ColumnsOpt = None,
     header: HeaderOpt = True,
     model: ModelOpt = None,
-    backend: BackendOpt = "torch",
+    backend: BackendOpt = DEFAULT_BACKEND,
     as_json: JsonOpt = False,
 ) -> None:
     """Triplet accuracy: share of anchors closer to their positive than to their negative.
@@ -136,7 +137,7 @@ def eval_clusters(
     columns: ColumnsOpt = None,
     header: HeaderOpt = True,
     model: ModelOpt = None,
-    backend: BackendOpt = "torch",
+    backend: BackendOpt = DEFAULT_BACKEND,
     as_json: JsonOpt = False,
 ) -> None:
     """Clustering: k-means (k = number of labels) and V-measure against the labels.

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sentvec.cli._options import (
+    DEFAULT_BACKEND,
     BackendOpt,
     IdFieldOpt,
     JsonOpt,
@@ -187,7 +188,7 @@ def index_add(
     file: FileArg,
     store: StoreOpt = None,
     model: ModelOpt = None,
-    backend: BackendOpt = "torch",
+    backend: BackendOpt = DEFAULT_BACKEND,
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
     batch_size: BatchOpt = 256,
@@ -208,7 +209,7 @@ def index_upsert(
     file: FileArg,
     store: StoreOpt = None,
     model: ModelOpt = None,
-    backend: BackendOpt = "torch",
+    backend: BackendOpt = DEFAULT_BACKEND,
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
     batch_size: BatchOpt = 256,
@@ -234,7 +235,7 @@ def index_search(
     ] = False,
     store: StoreOpt = None,
     model: ModelOpt = None,
-    backend: BackendOpt = "torch",
+    backend: BackendOpt = DEFAULT_BACKEND,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per hit.")] = False,
 ) -> None:
     """Search a collection with its own model. The score is cosine similarity (for hybrid

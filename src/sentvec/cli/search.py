@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sentvec.cli._options import (
+    DEFAULT_BACKEND,
     BackendOpt,
     CascadeOpt,
     HeaderOpt,
@@ -44,7 +45,7 @@ def search(
     id_field: IdFieldOpt = None,
     header: HeaderOpt = True,
     model: ModelOpt = None,
-    backend: BackendOpt = "torch",
+    backend: BackendOpt = DEFAULT_BACKEND,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per hit.")] = False,
     cascade: CascadeOpt = None,
     candidates: Annotated[

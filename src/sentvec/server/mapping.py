@@ -23,16 +23,20 @@ def collection_map(col: Collection, max_points: int = 5000, seed: int = 0) -> di
     from sentvec.apps.cluster import cluster
     from sentvec.apps.plot import reduce_2d
 
-    if col.table is None or len(col) == 0:
+    n = len(col)
+    if n == 0:
         return {"points": [], "clusters": [], "method": None}
-    rows = col.table.to_arrow().select(["id", "text", "vector"])
-    n = rows.num_rows
-    if n > max_points:
-        keep = np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
-        rows = rows.take(keep)
-    ids = rows.column("id").to_pylist()
-    texts = rows.column("text").to_pylist()
-    x = np.stack(rows.column("vector").to_numpy(zero_copy_only=False)).astype(np.float32)
+    id_parts, vec_parts = [], []
+    for batch_ids, batch_vectors in col._scan():  # both backends: every (ids, vectors) batch
+        id_parts.extend(batch_ids)
+        vec_parts.append(np.asarray(batch_vectors, dtype=np.float32))
+    x = np.concatenate(vec_parts)
+    if len(id_parts) > max_points:
+        keep = np.sort(np.random.default_rng(seed).choice(len(id_parts), max_points, replace=False))
+        id_parts, x = [id_parts[i] for i in keep], x[keep]
+    ids = id_parts
+    by_id = {h.id: h.text for h in col._get(ids)}
+    texts = [by_id.get(i, "") for i in ids]
     if len(x) >= 3:
         result = cluster(texts, vectors=x, k_max=min(MAX_CLUSTERS, len(x) - 1), seed=seed)
         labels, clusters = result.labels, result.clusters

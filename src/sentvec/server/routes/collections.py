@@ -157,7 +157,7 @@ async def map_(name: str, request: Request) -> Response:
 
     st = state(request)
     col = st.collection(name)
-    key = (name, col.table.version if col.table is not None else None)
+    key = (name, len(col))  # writes through this service also clear st.maps
     if key not in st.maps:
         st.maps[key] = await run_in_threadpool(collection_map, col, st.settings.map_points)
     return json_response(st.maps[key])
