@@ -28,12 +28,17 @@ ELSEWHERE = {
     "pip install": ".ci/run (installs through the Makefile, which runs these lines)",
     "python3 -m venv": ".ci/run (makes a brand-new venv every run)",
     "make test": ".ci/run (runs exactly this)",
-    "make test-fast": "a subset of make test",
-    "make lint": ".ci/run? no: run by developers; the same ruff/mypy as in pyproject",
+    "make lint": "developers' check (ruff and mypy, configured in pyproject.toml)",
     "make bench": "benchmarks need ../shared/data (BENCHMARKS.md)",
     "make lock": "re-pins constraints.txt; changes the repo",
-    "git clone": "CI starts from a fresh clone",
-    "cd ": "the workspace is the clone",
+    "sentvec serve": "tests/test_web.py and tests/test_server_api.py (a real server process)",
+    "SENTVEC_API_KEY=": "tests/test_server_api.py (401 without the key, non-loopback refused)",
+    "curl ": "tests/test_server_api.py (the same requests through an HTTP client)",
+    "--engine ray": "tests/test_distributed_encode.py (a local Ray cluster; runs this section)",
+    "sentvec.distributed": "tests/test_distributed_encode.py (a local Ray cluster)",
+    "sentvec distill": "tests/test_static.py (the same command on a tiny model; minutes on MiniLM)",
+    "minilm-static": "tests/test_static.py, tests/test_static_cascade.py (a distilled model)",
+    "sentvec.integrations": "tests/test_integrations.py (each adapter against its library)",
 }
 
 
@@ -58,10 +63,17 @@ def _commands() -> list[tuple[int, str]]:
     for lang, code, start in _blocks():
         if lang not in ("bash", "sh", "shell", "console"):
             continue
+        pending, first = "", 0
         for i, line in enumerate(code.splitlines()):
             cmd = re.split(r"\s+#", line, maxsplit=1)[0].strip()
-            if cmd and not cmd.startswith("#"):
-                out.append((start + 1 + i, cmd))
+            if not cmd or cmd.startswith("#"):
+                continue
+            first = first if pending else start + 1 + i
+            if cmd.endswith("\\"):  # a continued line
+                pending += cmd[:-1] + " "
+                continue
+            out.append((first, pending + cmd))
+            pending = ""
     return out
 
 
@@ -69,10 +81,16 @@ def _python_blocks() -> list[tuple[int, str]]:
     return [(start, code) for lang, code, start in _blocks() if lang == "python"]
 
 
+def _elsewhere(code: str) -> str | None:
+    """The test that runs this command or block instead, if a single process cannot."""
+    return next((why for key, why in ELSEWHERE.items() if key in code), None)
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ws = tmp_path_factory.mktemp("readme")
     shutil.copytree(ROOT / "examples", ws / "examples")
+    shutil.copytree(ROOT / "src" / "sentvec" / "data", ws / "src" / "sentvec" / "data")
     (ws / "home").mkdir()
     return ws
 
@@ -94,7 +112,7 @@ def test_readme_has_runnable_examples():
 @pytest.mark.slow
 @pytest.mark.parametrize("line,command", _commands(), ids=[f"L{n}" for n, _ in _commands()])
 def test_readme_command(line, command, workspace, monkeypatch):
-    skip = next((why for prefix, why in ELSEWHERE.items() if command.startswith(prefix)), None)
+    skip = _elsewhere(command)
     if skip:
         pytest.skip(f"README line {line} runs in {skip}")
     if command.startswith("make demo"):
@@ -117,6 +135,9 @@ def test_readme_command(line, command, workspace, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.parametrize("line,code", _python_blocks(), ids=[f"L{n}" for n, _ in _python_blocks()])
 def test_readme_python_block(line, code, workspace, monkeypatch):
+    skip = _elsewhere(code)
+    if skip:
+        pytest.skip(f"README block at line {line} runs in {skip}")
     monkeypatch.chdir(workspace)
     for key, value in _env(workspace).items():
         monkeypatch.setenv(key, value)
