@@ -58,7 +58,10 @@ def distill(
 ) -> None:
     """Distil a static model (one vector per token, ~100x faster, no torch to run it):
     the vocabulary goes through MODEL, PCA reduces it, frequency weights scale it.
-    No data needed; --corpus fits the weights to your text."""
+    No data needed; --corpus fits the weights to your text.
+
+    Example: sentvec distill --out minilm-static
+    """
     from sentvec.static.distillation import DistillConfig
     from sentvec.static.distillation import distill as run_distill
 

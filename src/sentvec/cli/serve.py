@@ -84,7 +84,10 @@ def register(app: typer.Typer) -> None:
         log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
     ) -> None:
         """Serve models over HTTP: /v1/embeddings (OpenAI), /similarity, /classify,
-        /collections, /metrics, /docs, and the search + map page at /."""
+        /collections, /metrics, /docs, and the search + map page at /.
+
+        Example: sentvec serve --port 8000
+        """
         from sentvec.server import Settings, create_app
         from sentvec.server.settings import is_loopback
 
