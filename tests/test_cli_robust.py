@@ -314,7 +314,7 @@ def _snapshot(root: Path, name: str) -> tuple[int, list[str], int]:
     from sentvec.store.collection import Collection
 
     col = Collection.open(root, name)
-    return len(col), sorted(col._ids()), int(col.table.version)
+    return len(col), sorted(col._stored_ids()), int(col.table.version)
 
 
 @pytest.fixture(scope="module")
@@ -365,6 +365,6 @@ def test_refused_index_commands_leave_the_collection_unchanged(
         from sentvec.store.collection import Collection
 
         col = Collection.open(collection, "kb")
-        extra = sorted(set(col._ids()) - set(before[1]))
+        extra = sorted(set(col._stored_ids()) - set(before[1]))
         if extra:
             col.delete(extra)

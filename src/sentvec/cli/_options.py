@@ -57,7 +57,9 @@ CascadeOpt = Annotated[
         "--model re-scores the shortlist.",
     ),
 ]
-KOpt = Annotated[int, typer.Option("-k", "--top-k", min=1, help="Results per query.")]
+KOpt = Annotated[
+    int, typer.Option("-k", "--top-k", min=1, max=100_000, help="Results per query (1 to 100,000).")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 MaxTokensOpt = Annotated[
     int | None,

@@ -42,7 +42,10 @@ def dedup(
         typer.Option("--keep", help="Write the rows to keep (one per group, and all others) here."),
     ] = None,
     k: Annotated[
-        int, typer.Option("-k", "--top-k", min=1, help="Neighbours (results) examined per text.")
+        int,
+        typer.Option(
+            "-k", "--top-k", min=1, max=10_000, help="Neighbours (results) examined per text."
+        ),
     ] = 10,
     exact: Annotated[
         bool | None,
