@@ -20,6 +20,7 @@ from sentvec.cli._options import (
     TextFieldOpt,
     check_output,
     check_output_folder,
+    default_backend,
     emit_json,
     load_encoder,
     require_rows,
@@ -154,7 +155,7 @@ def _encode_on_ray(
     batch_size: int,
     max_tokens: int | None,
     model: str | None,
-    backend: str,
+    backend: str | None,
     address: str | None,
 ) -> None:
     from sentvec.errors import InvalidChoiceError
@@ -169,7 +170,7 @@ def _encode_on_ray(
         file,
         out,
         model=model,
-        backend=backend,
+        backend=backend or default_backend(),  # None: the option was not typed
         text_field=text_field,
         batch_size=batch_size,
         max_tokens=max_tokens,
