@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from sentvec.cli._options import DEFAULT_BACKEND, BackendOpt
+from sentvec.cli._options import DEFAULT_BACKEND, BackendOpt, default_backend
 from sentvec.errors import SentvecError
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
 
         settings = Settings(
             models=parse_models(model),
-            backend=backend,
+            backend=backend or default_backend(),  # None: --backend was not typed
             host=host,
             port=port,
             api_key=api_key,
@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
         shown = f"[{host}]" if ":" in host else host
         typer.echo(
             f"sentvec serve: http://{shown}:{port}/ ({', '.join(settings.models)}; "
-            f"backend {backend}; {'API key required' if settings.api_key else 'no API key'}"
+            f"backend {settings.backend}; {'API key required' if settings.api_key else 'no API key'}"
             f"{'' if is_loopback(host) else '; listening on the network'})",
             err=True,
         )
