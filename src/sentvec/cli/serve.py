@@ -109,7 +109,8 @@ def register(app: typer.Typer) -> None:
         shown = f"[{host}]" if ":" in host else host
         typer.echo(
             f"sentvec serve: http://{shown}:{port}/ ({', '.join(settings.models)}; "
-            f"backend {settings.backend}; {'API key required' if settings.api_key else 'no API key'}"
+            f"backend {settings.backend}; "
+            f"{'API key required' if settings.api_key else 'no API key'}"
             f"{'' if is_loopback(host) else '; listening on the network'})",
             err=True,
         )
