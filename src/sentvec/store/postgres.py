@@ -200,20 +200,25 @@ class PostgresCollection(Collection):
 
     def _create_table(self, rows: list[Record]) -> None:
         """The table, its text index and the undo tables, made once (under a lock)."""
-        with self.conn.transaction():
-            self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.table_name,))
-            if not self._table_exists():
-                self.meta["columns"] = define_columns(rows)
-                typed = "".join(
-                    f", {_ident(c)} {_SQL_TYPE[k]}" for c, k in self.meta["columns"].items()
-                )
-                self.conn.execute(
-                    f"CREATE TABLE {self.table_name} (id text PRIMARY KEY, text text, "
-                    f"vector vector({int(self.meta['dim'])}), meta jsonb{typed}, "
-                    f"tsv tsvector GENERATED ALWAYS AS "
-                    f"(to_tsvector('{TEXT_CONFIG}', coalesce(text, ''))) STORED)"
-                )
-                self.conn.execute(f"CREATE INDEX ON {self.table_name} USING gin (tsv)")
+        import psycopg
+
+        try:
+            with self.conn.transaction():
+                self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.table_name,))
+                if not self._table_exists():
+                    self.meta["columns"] = define_columns(rows)
+                    typed = "".join(
+                        f", {_ident(c)} {_SQL_TYPE[k]}" for c, k in self.meta["columns"].items()
+                    )
+                    self.conn.execute(
+                        f"CREATE TABLE {self.table_name} (id text PRIMARY KEY, text text, "
+                        f"vector vector({int(self.meta['dim'])}), meta jsonb{typed}, "
+                        f"tsv tsvector GENERATED ALWAYS AS "
+                        f"(to_tsvector('{TEXT_CONFIG}', coalesce(text, ''))) STORED)"
+                    )
+                    self.conn.execute(f"CREATE INDEX ON {self.table_name} USING gin (tsv)")
+        except (psycopg.errors.DuplicateTable, psycopg.errors.UniqueViolation):
+            pass  # another writer created it between our check and our CREATE: use theirs
         self._sync_columns()
         self._save_meta()
 
