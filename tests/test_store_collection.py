@@ -111,6 +111,40 @@ def test_structured_filters_in_list_and_count(col, tiny_encoder):
     assert col.count(where="NOT (cat IN ('odd'))") == 8
 
 
+OPERATOR_FILTERS = [
+    ({"n": {"$gte": 3, "$lt": 9}}, lambda m: 3 <= m["n"] < 9),
+    ({"n": {"$gt": 10}, "cat": {"$ne": "odd"}}, lambda m: m["n"] > 10 and m["cat"] != "odd"),
+    ({"n": {"$lte": 2}}, lambda m: m["n"] <= 2),
+    (
+        {"n": {"$nin": [0, 1, 99]}, "cat": "odd"},
+        lambda m: m["n"] not in (0, 1, 99) and m["cat"] == "odd",
+    ),
+    ({"cat": {"$in": ["even"]}, "n": {"$ne": 4}}, lambda m: m["cat"] == "even" and m["n"] != 4),
+    ({"cat": {"$eq": None}}, lambda m: False),
+    ({"cat": {"$ne": None}, "n": {"$eq": 99}}, lambda m: m["n"] == 99),
+]
+
+
+@pytest.mark.parametrize(("filters", "keep"), OPERATOR_FILTERS)
+def test_operator_filters_match_python(col, tiny_encoder, filters, keep):
+    """``{"col": {"$op": value}}`` filters (the server's JSON) against a Python filter."""
+    want = {r.id for r in _records() if keep(r.metadata)}
+    hits = col.search("a man", k=20, encoder=tiny_encoder, filters=filters)
+    assert {h.id for h in hits} == want
+    assert col.count(filters=filters) == len(want)
+
+
+def test_bad_operator_filters_say_why(col, tiny_encoder):
+    with pytest.raises(FilterError, match=r"unknown operator '\$regex'"):
+        col.count(filters={"cat": {"$regex": ".*"}})
+    with pytest.raises(FilterError, match="does not fit column 'n'"):
+        col.count(filters={"n": {"$gt": "1; DROP TABLE c"}})
+    with pytest.raises(FilterError, match="non-empty list"):
+        col.count(filters={"n": {"$in": 3}})
+    with pytest.raises(FilterError, match="null only works"):
+        col.count(filters={"n": {"$gt": None}})
+
+
 def test_bad_filter_names_columns(col, tiny_encoder):
     with pytest.raises(FilterError, match="cat"):
         col.search("x", encoder=tiny_encoder, where="colour = 'red'")

@@ -40,14 +40,20 @@ class ModelMismatchError(SentvecError, ValueError):
 class FilterError(SentvecError, ValueError):
     """A ``where`` filter the database cannot run."""
 
-    def __init__(self, where: str, columns: list[str], reason: str) -> None:
+    def __init__(
+        self, where: str, columns: list[str], reason: str, structured: bool = False
+    ) -> None:
         self.where = where
         self.columns = columns
-        super().__init__(
-            f"cannot filter with {where!r}: {reason.splitlines()[0][:200].rstrip('.')}. "
-            f"Fix: write an SQL condition on the columns {', '.join(columns)}, "
-            "e.g. \"category = 'billing'\" (strings in single quotes)."
+        self.reason = reason.splitlines()[0][:200].rstrip(".")
+        fix = (
+            f"filter on the columns {', '.join(columns)}, e.g. "
+            '{"category": "billing", "year": {"$gte": 2020}}'
+            if structured
+            else f"write an SQL condition on the columns {', '.join(columns)}, "
+            "e.g. \"category = 'billing'\" (strings in single quotes)"
         )
+        super().__init__(f"cannot filter with {where!r}: {self.reason}. Fix: {fix}.")
 
 
 class MetadataTypeError(SentvecError, ValueError):

@@ -177,7 +177,9 @@ class _Parser:
         raise self.fail(f"expected a comparison after {column!r} (=, !=, <, <=, >, >=, IN, ...)")
 
 
-def _check_value(value: Any, column: str, columns: Mapping[str, str], where: str) -> Value:
+def _check_value(
+    value: Any, column: str, columns: Mapping[str, str], where: str, structured: bool = False
+) -> Value:
     """A literal for ``column``: its type must fit the column's (ints fit float columns)."""
     kind = columns[column]
     got = _KIND_OF.get(type(value))
@@ -189,7 +191,8 @@ def _check_value(value: Any, column: str, columns: Mapping[str, str], where: str
             where,
             list(columns),
             f"{value!r} does not fit column {column!r} of type {kind}"
-            + (" (strings go in single quotes)" if kind == "string" else ""),
+            + (" (strings go in single quotes)" if kind == "string" and not structured else ""),
+            structured=structured,
         )
     return float(value) if kind == "float64" else value
 
@@ -206,31 +209,67 @@ def parse(where: str, columns: Mapping[str, str]) -> Node:
     return _Parser(where, columns).parse()
 
 
-def from_filters(filters: Mapping[str, Any], columns: Mapping[str, str]) -> Node | None:
-    """Structured filters as an expression tree: ``{"col": value}`` is equality, a list or
-    tuple is ``IN``, ``None`` is ``IS NULL``; several keys are joined with AND.
+FILTER_OPS = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+FILTER_LIST_OPS = {"$in": False, "$nin": True}  # operator -> negated
 
-    :param filters: column -> value.
+
+def from_filters(filters: Mapping[str, Any], columns: Mapping[str, str]) -> Node | None:
+    """Structured filters as an expression tree; several keys are joined with AND.
+
+    A value is equality, a list or tuple is ``IN``, ``None`` is ``IS NULL``; a dict holds
+    operators (ANDed): ``$eq $ne $gt $gte $lt $lte`` take one value, ``$in $nin`` a list, and
+    ``$eq``/``$ne`` with ``None`` test for null. Values must fit the column's type.
+
+    >>> from_filters({"year": {"$gte": 2020, "$lt": 2023}}, {"year": "int64"})
+    ('and', [('cmp', 'year', '>=', 2020), ('cmp', 'year', '<', 2023)])
+
+    :param filters: column -> value, list, None or {operator: value}.
     :param columns: the filterable columns and their kinds.
     :return: the tree, or None for no filters.
+    :raises FilterError: naming the unknown column or operator, or the value that does not fit.
     """
     parts: list[Node] = []
     text = repr(dict(filters))
     for column, value in filters.items():
-        if column not in columns:
-            raise FilterError(text, list(columns), f"no column {column!r}")
-        if value is None:
-            parts.append(("null", column, False))
-        elif isinstance(value, (list, tuple, set, frozenset)):
-            values = [_check_value(v, column, columns, text) for v in value]
-            if not values:
-                raise FilterError(text, list(columns), f"empty list for {column!r}")
-            parts.append(("in", column, values, False))
-        else:
-            parts.append(("cmp", column, "=", _check_value(value, column, columns, text)))
+        if not isinstance(column, str) or column not in columns:
+            raise FilterError(text, list(columns), f"no column {column!r}", structured=True)
+        ops = value if isinstance(value, Mapping) else {"$eq": value}
+        if not ops:
+            raise FilterError(text, list(columns), f"no operator for {column!r}", structured=True)
+        for op, operand in ops.items():
+            parts.append(_filter_part(column, op, operand, columns, text))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else ("and", parts)
+
+
+def _filter_part(column: str, op: Any, value: Any, columns: Mapping[str, str], text: str) -> Node:
+    """One ``{column: {op: value}}`` condition as a tree node."""
+    if op in FILTER_LIST_OPS or (op == "$eq" and isinstance(value, (list, tuple, set))):
+        if not isinstance(value, (list, tuple, set, frozenset)) or not value:
+            raise FilterError(
+                text, list(columns), f"{column!r} {op} needs a non-empty list", structured=True
+            )
+        values = [_check_value(v, column, columns, text, structured=True) for v in value]
+        return ("in", column, values, FILTER_LIST_OPS.get(op, False))
+    if op not in FILTER_OPS:
+        known = ", ".join([*FILTER_OPS, *FILTER_LIST_OPS])
+        raise FilterError(
+            text,
+            list(columns),
+            f"unknown operator {op!r} on {column!r} (use {known})",
+            structured=True,
+        )
+    if value is None:
+        if op not in ("$eq", "$ne"):
+            raise FilterError(
+                text,
+                list(columns),
+                f"null only works with $eq or $ne ({column!r} {op})",
+                structured=True,
+            )
+        return ("null", column, op == "$ne")
+    return ("cmp", column, FILTER_OPS[op], _check_value(value, column, columns, text, True))
 
 
 def combine(

@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sentvec.server.errors import APIError
-from sentvec.server.filters import to_where
 from sentvec.server.routes._common import check_texts, check_tokens, json_response, state
 
 router = APIRouter(prefix="/collections", tags=["Collections"])
@@ -27,7 +26,10 @@ class SearchRequest(BaseModel):
     k: int = Field(10, ge=1, le=1000)
     filters: dict[str, Any] | None = Field(
         None,
-        description='e.g. {"category": "billing", "year": {"$gte": 2020}, "tag": {"$in": [..]}}',
+        description='Column -> value, list (any of) or null, or {operator: value} with '
+        "$eq $ne $gt $gte $lt $lte $in $nin; several columns are ANDed. e.g. "
+        '{"category": "billing", "year": {"$gte": 2020}, "tag": {"$in": ["a", "b"]}}. '
+        "Values are bound as parameters, never pasted into a query.",
     )
 
 
@@ -54,6 +56,21 @@ class DeleteRequest(BaseModel):
     filters: dict[str, Any] | None = None
 
 
+def check_filters(col: Any, filters: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The structured filters, checked against the collection's columns and types before any
+    work; the store binds their values as parameters (never pasted into a query string).
+
+    :raises APIError: 422 naming the unknown column or operator, or the value that does not fit.
+    """
+    from sentvec.store import FilterError
+
+    try:
+        col.filter_node(None, filters)
+    except FilterError as e:
+        raise APIError(422, str(e), param="filters", code="invalid_filter") from None
+    return filters or None
+
+
 def hit_json(h: Any) -> dict[str, Any]:
     """A search hit as JSON."""
     return {"id": h.id, "score": float(h.score), "text": h.text, "metadata": h.metadata}
@@ -76,19 +93,19 @@ async def info(name: str, request: Request) -> Response:
 
 @router.post("/{name}/search", summary="Search: vector, text (BM25) or hybrid")
 async def search(name: str, body: SearchRequest, request: Request) -> Response:
-    """Top-k hits; filters are checked against the filter columns and quoted, never pasted."""
+    """Top-k hits; filters are checked against the filter columns and bound, never pasted."""
     from sentvec.store import rrf
 
     st = state(request)
     col = st.collection(name)
-    where = to_where(body.filters, col.columns())
+    filters = check_filters(col, body.filters)
     if body.vector is None and not body.query:
         raise APIError(422, "search needs a query (or a vector). Fix: pass query.", param="query")
     if body.vector is not None and body.mode != "vector":
         raise APIError(422, "a query vector only works with mode=vector.", param="vector")
     text = body.query or ""
     if body.mode == "text":
-        hits = await run_in_threadpool(col.search, text, body.k, where=where, mode="text")
+        hits = await run_in_threadpool(col.search, text, body.k, filters=filters, mode="text")
         return json_response({"hits": [hit_json(h) for h in hits]})
     if body.vector is not None:
         vector = np.asarray(body.vector, dtype=np.float32)
@@ -102,11 +119,11 @@ async def search(name: str, body: SearchRequest, request: Request) -> Response:
         vectors, _ = await model.embed([text], model.named_prompt("query"))
         vector = vectors[0]
     if body.mode == "vector":
-        hits = await run_in_threadpool(col.search, vector, body.k, where=where)
+        hits = await run_in_threadpool(col.search, vector, body.k, filters=filters)
     else:
         depth = max(HYBRID_DEPTH, 5 * body.k)
-        dense = await run_in_threadpool(col.search, vector, depth, where=where)
-        sparse = await run_in_threadpool(col.search, text, depth, where=where, mode="text")
+        dense = await run_in_threadpool(col.search, vector, depth, filters=filters)
+        sparse = await run_in_threadpool(col.search, text, depth, filters=filters, mode="text")
         hits = rrf([dense, sparse], body.k)
     return json_response({"hits": [hit_json(h) for h in hits]})
 
@@ -139,13 +156,14 @@ async def add(name: str, body: AddRequest, request: Request) -> Response:
 
 @router.post("/{name}/delete", summary="Delete documents by id or by filter")
 async def delete(name: str, body: DeleteRequest, request: Request) -> Response:
-    """Rows deleted; a filter is checked and quoted like a search filter."""
+    """Rows deleted (ids and filters together: rows matching both); filters are checked and
+    bound like a search's."""
     st = state(request)
     col = st.collection(name)
-    where = to_where(body.filters, col.columns())
-    if not body.ids and not where:
+    filters = check_filters(col, body.filters)
+    if not body.ids and not filters:
         raise APIError(422, "delete needs ids or filters. Fix: pass one of them.", param="ids")
-    deleted = await run_in_threadpool(col.delete, body.ids, where)
+    deleted = await run_in_threadpool(col.delete, body.ids, None, filters)
     st.maps.clear()
     return json_response({"deleted": deleted, "rows": len(col)})
 
