@@ -243,7 +243,7 @@ def contenders(args: argparse.Namespace, folder: str) -> list[Contender]:
     if "sentvec" in args.only:
         port = free_port()
         cmd = [sys.executable, "-m", "sentvec", "serve", "--port", str(port), "--model"]
-        cmd += [f"minilm={folder}", "--backend", args.backend]
+        cmd += [f"minilm={folder}", "--backend", args.backend, *args.sentvec_args.split()]
         out.append(start("sentvec", cmd, port, "minilm", "/ready"))
     if "infinity" in args.only and args.infinity and Path(args.infinity).exists():
         port = free_port()
@@ -269,6 +269,7 @@ async def main_async(args: argparse.Namespace) -> dict:
         for c in servers:
             await wait_ready(c)
         report: dict = {"machine": machine(), "backend": args.backend, "model": folder}
+        report["sentvec_args"] = args.sentvec_args
         if args.soak:
             report["soak"] = await soak(servers[0], pool, args.soak)
             return report
@@ -277,7 +278,8 @@ async def main_async(args: argparse.Namespace) -> dict:
         print(f"offline encode ({args.backend}): {sps:.1f} sent/s, {spc:.1f} sent/cpu-s")
         for c in servers:  # warm-up: first requests pay for lazy initialisation
             await load(c, pool, 8, 4, 20)
-        for per, conc in SCENARIOS:
+        scenarios = [tuple(int(x) for x in sc.split("x")) for sc in args.scenarios.split(",")]
+        for per, conc in scenarios:
             for c in servers:
                 calls0, texts0 = await batch_stats(c)
                 cpu0 = cpu_seconds(c.proc.pid)
@@ -339,6 +341,12 @@ def main() -> None:
     ap.add_argument("--infinity", default="/work/sidevenvs/infinity/bin/infinity_emb")
     ap.add_argument("--only", default="sentvec,infinity,st", help="contenders, comma-separated")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every request count")
+    ap.add_argument(
+        "--scenarios",
+        default=",".join(f"{p}x{c}" for p, c in SCENARIOS),
+        help="sentences-per-request x concurrency, comma-separated",
+    )
+    ap.add_argument("--sentvec-args", default="", help="extra `sentvec serve` options")
     ap.add_argument("--soak", type=float, default=0, help="soak sentvec for this many seconds")
     ap.add_argument("--out", default=str(ROOT / "out" / "bench_serve.json"))
     args = ap.parse_args()

@@ -66,12 +66,30 @@ def register(app: typer.Typer) -> None:
                 "--cors-origin", help="Allow this browser origin (repeat); none: no CORS."
             ),
         ] = None,
-        root: Annotated[
-            Optional[Path],
+        store: Annotated[
+            Optional[str],
             typer.Option(
-                "--root", help="Folder of collections [default: $SENTVEC_HOME/collections]."
+                "--store",
+                "--root",
+                envvar="SENTVEC_STORE",
+                help="Where the served collections live: a folder (LanceDB) or a postgresql:// "
+                "URI [env SENTVEC_STORE; default: $SENTVEC_HOME/collections].",
             ),
         ] = None,
+        workers: Annotated[
+            Optional[int],
+            typer.Option(
+                min=1,
+                max=64,
+                help="Copies of each model; a merged batch is split across them and runs on all "
+                "at once [default: one single-threaded copy per physical core for onnx backends, "
+                "1 for torch].",
+            ),
+        ] = None,
+        encode_batch_size: Annotated[
+            int,
+            typer.Option(min=1, help="Texts per forward pass inside a merged batch."),
+        ] = 8,
         max_batch_tokens: Annotated[
             int, typer.Option(min=1, help="Token budget of one merged model call.")
         ] = 8192,
@@ -98,7 +116,9 @@ def register(app: typer.Typer) -> None:
             port=port,
             api_key=api_key,
             cors_origins=list(cors_origin or []),
-            collections=root,
+            collections=store,
+            workers=workers,
+            encode_batch_size=encode_batch_size,
             max_batch_tokens=max_batch_tokens,
             max_wait_ms=max_wait_ms,
             max_queued=max_queued,

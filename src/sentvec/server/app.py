@@ -53,9 +53,15 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
     def load_all() -> None:
         from sentvec.encoder import load
 
-        loaded = encoders or {
-            name: load(path, backend=settings.backend) for name, path in settings.models.items()
-        }
+        if encoders is not None:
+            loaded: dict[str, Any] = dict(encoders)
+        else:
+            workers, threads = settings.worker_plan()
+            options = {} if threads is None else {"threads": threads}
+            loaded = {
+                name: [load(path, backend=settings.backend, **options) for _ in range(workers)]
+                for name, path in settings.models.items()
+            }
         for name, enc in loaded.items():
             st.models[name] = serve_model(name, enc, settings, hook_for(name))
         st.ready = True
@@ -72,6 +78,9 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
                 await task
             for m in st.models.values():
                 await m.queue.close()
+                close = getattr(m.queue.embed, "close", None)
+                if close is not None:
+                    close()
 
     app = FastAPI(
         title="sentvec",

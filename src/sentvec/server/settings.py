@@ -21,7 +21,15 @@ class Settings:
     :param host: bind address; anything but loopback needs ``api_key``.
     :param api_key: Bearer token every API request must carry (default ``$SENTVEC_API_KEY``).
     :param cors_origins: origins allowed by CORS; empty: no CORS headers at all.
-    :param collections: folder of collections served under ``/collections`` (None: default).
+    :param collections: where the collections served under ``/collections`` live: a folder
+        (LanceDB) or a ``postgresql://`` URI (None: ``$SENTVEC_HOME/collections``).
+    :param workers: copies of each model, each with ``cores / workers`` threads; a merged
+        batch is split by length across them and runs on all at once. None: one per physical
+        core for the onnx backends (a single-threaded onnxruntime session per core beats one
+        session on all cores for the small batches a server sees), 1 for torch (its thread
+        pool is per process).
+    :param encode_batch_size: texts per forward pass inside a merged batch (sorted by length,
+        so each pass pads little).
     :param max_batch_tokens: token budget of one merged model call.
     :param max_wait_ms: longest wait for more requests before a batch runs.
     :param max_queued: most texts waiting per model before 429.
@@ -37,7 +45,9 @@ class Settings:
     port: int = 8000
     api_key: str | None = None
     cors_origins: list[str] = field(default_factory=list)
-    collections: Path | None = None
+    collections: str | Path | None = None
+    workers: int | None = None
+    encode_batch_size: int = 8
     max_batch_tokens: int = 8192
     max_wait_ms: float = 2.0
     max_queued: int = 4096
@@ -51,6 +61,22 @@ class Settings:
             self.api_key = os.environ.get("SENTVEC_API_KEY") or None
         if not self.models:
             raise SentvecError("no model to serve. Fix: pass --model NAME=PATH (or nothing).")
+        if self.workers is not None and not 1 <= self.workers <= 64:
+            raise SentvecError(f"workers must be 1-64, got {self.workers}. Fix: pass --workers 1.")
+        if self.encode_batch_size < 1:
+            raise SentvecError(
+                f"encode_batch_size must be >= 1, got {self.encode_batch_size}. Fix: pass 8."
+            )
+
+    def worker_plan(self) -> tuple[int, int | None]:
+        """(workers, threads per worker) for this backend; threads None: the backend's default."""
+        if not self.backend.startswith("onnx"):
+            return 1, None
+        from sentvec.backends.onnx_backend import physical_cores
+
+        cores = physical_cores()
+        workers = self.workers or cores
+        return workers, max(1, cores // workers)
 
     def check_host(self) -> None:
         """Refuse a non-loopback bind address unless an API key is set."""

@@ -47,8 +47,8 @@ class ServerState:
         return self.models[name]
 
     @property
-    def root(self) -> Path:
-        """Folder of the served collections."""
+    def root(self) -> str | Path:
+        """Where the served collections live: a folder or a ``postgresql://`` URI."""
         from sentvec.store import default_root
 
         return self.settings.collections or default_root()

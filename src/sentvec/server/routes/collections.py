@@ -26,7 +26,7 @@ class SearchRequest(BaseModel):
     k: int = Field(10, ge=1, le=1000)
     filters: dict[str, Any] | None = Field(
         None,
-        description='Column -> value, list (any of) or null, or {operator: value} with '
+        description="Column -> value, list (any of) or null, or {operator: value} with "
         "$eq $ne $gt $gte $lt $lte $in $nin; several columns are ANDed. e.g. "
         '{"category": "billing", "year": {"$gte": 2020}, "tag": {"$in": ["a", "b"]}}. '
         "Values are bound as parameters, never pasted into a query.",
