@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sentvec.server import Settings, create_app
+from store_backends import location, pg_server  # noqa: F401  (fixtures)
 
 NAME = "tiny"
 
@@ -24,6 +25,14 @@ def make_app(encoder, **kw):
 @pytest.fixture()
 def client(tiny_encoder, tmp_path):
     with TestClient(make_app(tiny_encoder, collections=tmp_path)) as c:
+        yield c
+
+
+@pytest.fixture()
+def store_client(tiny_encoder, location):  # noqa: F811
+    """A client whose collections live in a LanceDB folder or a real PostgreSQL database
+    (``--store URI``): the collection tests run on both."""
+    with TestClient(make_app(tiny_encoder, collections=location)) as c:
         yield c
 
 
@@ -254,73 +263,75 @@ def search(client, **body):
     return r.json()["hits"]
 
 
-def test_collection_search_matches_brute_force(client, tiny_encoder):
-    fill(client)
-    assert client.get("/collections").json()["collections"] == ["faq"]
-    assert client.get("/collections/faq").json()["rows"] == 5
+def test_collection_search_matches_brute_force(store_client, tiny_encoder):
+    fill(store_client)
+    assert store_client.get("/collections").json()["collections"] == ["faq"]
+    assert store_client.get("/collections/faq").json()["rows"] == 5
     docs = tiny_encoder.encode([d["text"] for d in DOCS])
     q = tiny_encoder.encode(["forgot my password"])[0]
     order = [DOCS[i]["id"] for i in np.argsort(-(docs @ q))]
-    hits = search(client, query="forgot my password", k=5)
+    hits = search(store_client, query="forgot my password", k=5)
     assert [h["id"] for h in hits] == order
     np.testing.assert_allclose([h["score"] for h in hits], np.sort(docs @ q)[::-1], atol=1e-5)
-    by_vec = search(client, vector=q.tolist(), k=2)
+    by_vec = search(store_client, vector=q.tolist(), k=2)
     assert [h["id"] for h in by_vec] == order[:2]
-    billing = search(client, query="card", k=5, filters={"category": "billing"})
+    billing = search(store_client, query="card", k=5, filters={"category": "billing"})
     assert {h["id"] for h in billing} == {"2", "4"}
     recent = search(
-        client,
+        store_client,
         query="account",
         k=5,
         filters={"year": {"$gte": 2022}, "category": {"$in": ["account", "bugs"]}},
     )
     assert {h["id"] for h in recent} == {"3", "5"}
-    text = search(client, query="refunds", mode="text", k=3)
+    text = search(store_client, query="refunds", mode="text", k=3)
     assert text[0]["id"] == "2"
-    hybrid = search(client, query="refunds billing", mode="hybrid", k=3)
+    hybrid = search(store_client, query="refunds billing", mode="hybrid", k=3)
     assert "2" in {h["id"] for h in hybrid}
 
 
-def test_filters_cannot_inject_sql(client):
-    fill(client)
+def test_filters_cannot_inject_sql(store_client):
+    fill(store_client)
     evil_value = {"category": "x' OR '1'='1"}
-    assert search(client, query="password", k=5, filters=evil_value) == []
-    r = client.post(
+    assert search(store_client, query="password", k=5, filters=evil_value) == []
+    r = store_client.post(
         "/collections/faq/search",
         json={"query": "password", "filters": {"category = 'account' OR 1=1 --": "x"}},
     )
     assert r.status_code == 422 and "no column" in r.json()["error"]["message"]
-    r = client.post(
+    r = store_client.post(
         "/collections/faq/search",
         json={"query": "p", "filters": {"year": {"$gt": "1; DROP TABLE faq"}}},
     )
     assert r.status_code == 422  # a string for an int column: refused before any query
     assert "does not fit column 'year'" in r.json()["error"]["message"]
     assert r.json()["error"]["param"] == "filters"
-    r = client.post("/collections/faq/delete", json={"filters": {"category": "' OR ''='"}})
+    r = store_client.post("/collections/faq/delete", json={"filters": {"category": "' OR ''='"}})
     assert r.status_code == 200 and r.json()["deleted"] == 0
-    assert client.get("/collections/faq").json()["rows"] == 5
-    r = client.post(
+    assert store_client.get("/collections/faq").json()["rows"] == 5
+    r = store_client.post(
         "/collections/faq/search", json={"query": "p", "filters": {"year": {"$regex": ".*"}}}
     )
     assert r.status_code == 422 and "operator" in r.json()["error"]["message"]
 
 
-def test_upsert_delete_and_map(client):
-    fill(client)
-    again = client.post("/collections/faq/documents", json={"documents": DOCS[:1]}).json()
+def test_upsert_delete_and_map(store_client):
+    fill(store_client)
+    again = store_client.post("/collections/faq/documents", json={"documents": DOCS[:1]}).json()
     assert again["written"] == 0 and again["rows"] == 5  # stored ids are skipped
     changed = {**DOCS[0], "text": "Password reset link never arrives"}
-    up = client.post("/collections/faq/documents", json={"documents": [changed], "upsert": True})
+    up = store_client.post(
+        "/collections/faq/documents", json={"documents": [changed], "upsert": True}
+    )
     assert up.json()["written"] == 1
-    assert search(client, query="link never arrives", mode="text", k=1)[0]["id"] == "1"
-    gone = client.post("/collections/faq/delete", json={"ids": ["5"]}).json()
+    assert search(store_client, query="link never arrives", mode="text", k=1)[0]["id"] == "1"
+    gone = store_client.post("/collections/faq/delete", json={"ids": ["5"]}).json()
     assert gone == {"deleted": 1, "rows": 4}
-    m = client.get("/collections/faq/map").json()
+    m = store_client.get("/collections/faq/map").json()
     assert len(m["points"]) == 4 and {p["id"] for p in m["points"]} == {"1", "2", "3", "4"}
     assert all(0 <= p["x"] <= 1 and 0 <= p["y"] <= 1 for p in m["points"])
     assert m["clusters"] and all(c["label"] for c in m["clusters"])
-    assert client.get("/collections/nope").status_code == 404
+    assert store_client.get("/collections/nope").status_code == 404
 
 
 def test_page_and_docs_are_served(client):
