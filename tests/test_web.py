@@ -107,7 +107,10 @@ def test_search_round_trip_and_map(served):
         page.screenshot(path=str(SHOTS / "map.png"))
 
         page.locator("#query").press_sequentially(query, delay=20)  # search as you type
-        page.wait_for_function("document.querySelectorAll('#results li').length === 5")
+        page.wait_for_function(  # the answer to the whole query, not to a prefix typed earlier
+            f"document.querySelector('#results').dataset.query === {query!r} && "
+            "document.querySelectorAll('#results li').length === 5"
+        )
         got = page.locator("#results li").evaluate_all("els => els.map(e => e.dataset.id)")
         assert got == [h["id"] for h in want]
         assert query.split()[-1] in page.locator("#results li").first.inner_text().lower()

@@ -60,6 +60,7 @@ async function search() {
     const { hits } = await api(`/collections/${encodeURIComponent($("collection").value)}/search`, body);
     if (seq !== searchSeq) return; // a newer search is on its way
     renderHits(hits);
+    $("results").dataset.query = query; // which query these results answer
     highlight(hits.map((h) => h.id));
     setStatus(`${hits.length} results in ${Math.round(performance.now() - t0)} ms`);
   } catch (e) {
