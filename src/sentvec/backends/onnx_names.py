@@ -37,7 +37,7 @@ QUANTIZATION: dict[str, Any] = {
     "scheme": "per-token-dynamic",  # activations: one scale per token (row), never per batch
     "weights": "int8-symmetric-per-channel-gptq",  # rounding calibrated on CALIBRATION_TEXTS
     "ops": ["MatMul"],  # every MatMul with a constant 2-D weight
-    "kernel": "QuantizeLinear-per-row+MatMulIntegerToFloat",
+    "kernel": "QuantizeLinear-per-row+MatMulIntegerToFloat+Mul",
     "smooth_alpha": 0.6,  # SmoothQuant strength ...
     "smooth_outputs_of": ["LayerNormalization"],  # ... for LayerNorm outputs only
     # 1 was onnxruntime quantize_dynamic (one scale per batch); 2 per-token with unfused

@@ -136,6 +136,7 @@ def quantize_int8(
         numpy_helper.from_array(np.array(1.0 / 127.0, dtype=np.float32), "sv_q8_inv127"),
         numpy_helper.from_array(np.array(1.0 / 255.0, dtype=np.float32), "sv_q8_inv255"),
         numpy_helper.from_array(np.array(_EPS, dtype=np.float32), "sv_q8_eps"),
+        numpy_helper.from_array(np.array(1.0, dtype=np.float32), "sv_q8_one"),
         numpy_helper.from_array(np.array([-1], dtype=np.int64), "sv_q8_flat"),
     ]
     consumers = _quantizable(model)
@@ -235,20 +236,22 @@ def quantize_int8(
             out = add_node.output[0]
         if shift is not None:  # (x + c) @ W - c @ W, with W as the int8 product sees it
             bias = bias - shift.astype(np.float64) @ (w_q * w_scale)  # (N,)
-        inputs = [q_in, f"{p}_w", scale, f"{p}_w_scale", zero_point]
+        # MatMulIntegerToFloat with one A scale runs the scaling in the GEMM's output stage;
+        # a per-row A scale would take its slow broadcast path (and drop the bias), so the
+        # row scale is a Mul after it and the bias an Add after that
+        inputs = [q_in, f"{p}_w", "sv_q8_one", f"{p}_w_scale", zero_point]
         if not zero_point:
             inputs.pop()
-        # the bias stays a separate Add: MatMulIntegerToFloat drops its bias input when the
-        # A scale is per row (onnxruntime 1.32, measured)
-        product = out if add is None and shift is None else f"{p}_y"
-        nodes.append(
+        unscaled, scaled = f"{p}_y", (out if add is None and shift is None else f"{p}_ys")
+        nodes += [
             helper.make_node(
-                "MatMulIntegerToFloat", inputs, [product], name=p, domain="com.microsoft"
-            )
-        )
-        if product != out:
+                "MatMulIntegerToFloat", inputs, [unscaled], name=p, domain="com.microsoft"
+            ),
+            helper.make_node("Mul", [unscaled, scale], [scaled]),
+        ]
+        if scaled != out:
             consts.append(numpy_helper.from_array(bias.astype(np.float32), f"{p}_bias"))
-            nodes.append(helper.make_node("Add", [product, f"{p}_bias"], [out]))
+            nodes.append(helper.make_node("Add", [scaled, f"{p}_bias"], [out]))
     still_used = {i for n in nodes for i in n.input}
     keep = [t for t in graph.initializer if t.name not in replaced or t.name in still_used]
     del graph.initializer[:]
