@@ -126,7 +126,7 @@ def quantize_int8(
     import onnx
     from onnx import helper, numpy_helper
 
-    keep = (skip,) if isinstance(skip, str) and skip else tuple(skip)
+    fp32_inputs = (skip,) if isinstance(skip, str) and skip else tuple(skip)
     model = onnx.load(str(src))
     graph = model.graph
     weights = {t.name: t for t in graph.initializer}
@@ -153,7 +153,7 @@ def quantize_int8(
         if node.op_type == "Add" and node.output[0] in dropped:
             continue
         x = node.input[0] if node.op_type == "MatMul" else ""
-        if x not in consumers or node.input[1] not in consumers[x] or any(k in x for k in keep):
+        if x not in consumers or node.input[1] not in consumers[x] or any(k in x for k in fp32_inputs):
             nodes.append(node)
             continue
         w = numpy_helper.to_array(weights[node.input[1]]).astype(np.float64)  # (K, N)
