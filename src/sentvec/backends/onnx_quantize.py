@@ -153,7 +153,8 @@ def quantize_int8(
         if node.op_type == "Add" and node.output[0] in dropped:
             continue
         x = node.input[0] if node.op_type == "MatMul" else ""
-        if x not in consumers or node.input[1] not in consumers[x] or any(k in x for k in fp32_inputs):
+        kept = any(k in x for k in fp32_inputs)
+        if x not in consumers or node.input[1] not in consumers[x] or kept:
             nodes.append(node)
             continue
         w = numpy_helper.to_array(weights[node.input[1]]).astype(np.float64)  # (K, N)
