@@ -176,7 +176,8 @@ def int8(n: int, rounds: int) -> None:
         _features([tok.finish(ids, 256)], tok.pad_id)
         for ids in tok.content_ids(calibration_texts())
     ]
-    ranges = activation_ranges(plain, feeds)
+    grams: dict[str, np.ndarray] = {}
+    ranges = activation_ranges(plain, feeds, grams)
     graphs: dict[str, Path] = {}
     v1 = WORK / "int8-v1.onnx"
     if not v1.exists():
@@ -191,13 +192,13 @@ def int8(n: int, rounds: int) -> None:
     graphs["v1: quantize_dynamic, per-batch scale"] = v1
     for label, kw in {
         "per-token": {},
-        "per-token + SmoothQuant 0.5 + GELU shift (shipped)": {"ranges": ranges, "alpha": 0.5},
-        "per-token + SmoothQuant 0.7 + GELU shift": {"ranges": ranges, "alpha": 0.7},
-        "per-token + SmoothQuant 0.5, FFN-out MatMul kept fp32": {
+        "per-token + SmoothQuant 0.5 on all, GELU shift (v2 settings)": {
             "ranges": ranges,
             "alpha": 0.5,
-            "skip": "act_fn",
+            "smooth_outputs_of": (),
         },
+        "per-token + SmoothQuant 0.6 on LayerNorm outputs, GELU shift": {"ranges": ranges},
+        "same + GPTQ weight rounding (shipped)": {"ranges": ranges, "grams": grams},
     }.items():
         path = WORK / (label.split(" (")[0].replace(" ", "").replace("+", "_") + ".onnx")
         quantize_int8(plain, path, **kw)  # type: ignore[arg-type]

@@ -34,10 +34,15 @@ META_QUANTIZATION = "sentvec_quantization"  # the QUANTIZATION dict below, as JS
 #: The int8 scheme (see :mod:`sentvec.backends.onnx_quantize`; measured in BENCHMARKS.md,
 #: "Batch-invariant int8"). Part of the export cache key: changing it re-exports.
 QUANTIZATION: dict[str, Any] = {
-    "scheme": "per-token-dynamic",  # activations: one symmetric scale per token (row)
-    "weights": "int8-symmetric-per-channel",
+    "scheme": "per-token-dynamic",  # activations: one scale per token (row), never per batch
+    "weights": "int8-symmetric-per-channel-gptq",  # rounding calibrated on CALIBRATION_TEXTS
     "ops": ["MatMul"],  # every MatMul with a constant 2-D weight
-    "version": 2,  # 1 was onnxruntime quantize_dynamic (one scale per batch)
+    "kernel": "QuantizeLinear-per-row+MatMulIntegerToFloat+Mul",
+    "smooth_alpha": 0.6,  # SmoothQuant strength ...
+    "smooth_outputs_of": ["LayerNormalization"],  # ... for LayerNorm outputs only
+    # 1 was onnxruntime quantize_dynamic (one scale per batch); 2 per-token with unfused
+    # element-wise nodes, round-to-nearest weights
+    "version": 3,
 }
 
 #: Calibration text for the int8 rewrite (per-channel activation ranges): the knowledge base

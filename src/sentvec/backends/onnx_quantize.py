@@ -31,15 +31,22 @@ if TYPE_CHECKING:
     from sentvec.config import ModelSpec
 
 _EPS = 1e-12  # smallest per-token range (an all-zero row then quantizes to zeros)
-SMOOTH_ALPHA = 0.5  # measured in BENCHMARKS.md ("Batch-invariant int8")
+SMOOTH_ALPHA = float(names.QUANTIZATION["smooth_alpha"])  # measured: BENCHMARKS.md
+SMOOTHED_OUTPUTS_OF = tuple(names.QUANTIZATION["smooth_outputs_of"])
 GELU_FLOOR = 0.17  # GELU(x) >= -0.16997: such inputs are shifted by +0.17 (then clipped at 0)
 
 
-def activation_ranges(src: str | Path, feeds: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+def activation_ranges(
+    src: str | Path,
+    feeds: list[dict[str, np.ndarray]],
+    grams: dict[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
     """Per-channel min and max of every activation that feeds a quantizable MatMul.
 
     :param src: the fp32 graph.
     :param feeds: graph inputs, one unpadded text per feed (padding would skew the ranges).
+    :param grams: if given, filled with activation name -> (K, K) float64 ``X^T X`` summed over
+        all tokens (the second moments GPTQ needs to round the weights).
     :return: activation name -> (2, K) float32: row 0 the minimum, row 1 the maximum over all
         tokens.
     """
@@ -68,6 +75,9 @@ def activation_ranges(src: str | Path, feeds: list[dict[str, np.ndarray]]) -> di
             if name in ranges:
                 r = np.stack([np.minimum(ranges[name][0], r[0]), np.maximum(ranges[name][1], r[1])])
             ranges[name] = r.astype(np.float32)
+            if grams is not None:
+                g = (flat.T @ flat).astype(np.float64)  # float32 BLAS, summed in float64
+                grams[name] = grams[name] + g if name in grams else g
     return ranges
 
 
@@ -91,7 +101,9 @@ def quantize_int8(
     *,
     ranges: dict[str, np.ndarray] | None = None,
     alpha: float = SMOOTH_ALPHA,
-    skip: str = "",
+    skip: str | tuple[str, ...] = (),
+    grams: dict[str, np.ndarray] | None = None,
+    smooth_outputs_of: tuple[str, ...] = SMOOTHED_OUTPUTS_OF,
 ) -> Path:
     """Write the per-token int8 version of an fp32 sentvec graph.
 
@@ -101,100 +113,146 @@ def quantize_int8(
         outlier channels are smoothed into the weights (SmoothQuant) and activations bounded
         below (GELU outputs) are shifted to use all 256 levels. Without them, plain per-token.
     :param alpha: SmoothQuant migration strength (0: none, 1: all into the weights).
-    :param skip: leave MatMuls whose input name contains this string in fp32 (for experiments).
+    :param skip: leave MatMuls whose input name contains this string (or one of these strings)
+        in fp32 (mixed precision).
+    :param grams: activation second moments from :func:`activation_ranges`; with them the
+        weights are rounded with GPTQ (each rounding error compensated on the rows not yet
+        rounded) instead of to nearest.
+    :param smooth_outputs_of: smooth only activations made by these op types (measured: the
+        LayerNorm outputs need it, GELU outputs and attention contexts are better without);
+        empty: smooth every calibrated activation.
     :return: the written file.
     """
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
+    fp32_inputs = (skip,) if isinstance(skip, str) and skip else tuple(skip)
     model = onnx.load(str(src))
     graph = model.graph
     weights = {t.name: t for t in graph.initializer}
     consts: list[onnx.TensorProto] = [
         numpy_helper.from_array(np.array(128, dtype=np.uint8), "sv_q8_zero_point"),
+        numpy_helper.from_array(np.array([128], dtype=np.uint8), "sv_q8_zero_point_1"),
         numpy_helper.from_array(np.array(1.0 / 127.0, dtype=np.float32), "sv_q8_inv127"),
+        numpy_helper.from_array(np.array(1.0 / 255.0, dtype=np.float32), "sv_q8_inv255"),
         numpy_helper.from_array(np.array(_EPS, dtype=np.float32), "sv_q8_eps"),
-        numpy_helper.from_array(np.array(128.0, dtype=np.float32), "sv_q8_offset"),
+        numpy_helper.from_array(np.array(1.0, dtype=np.float32), "sv_q8_one"),
+        numpy_helper.from_array(np.array([-1], dtype=np.int64), "sv_q8_flat"),
     ]
     consumers = _quantizable(model)
+    producers = {o: n.op_type for n in graph.node for o in n.output}
+    biases = _bias_adds(model, weights)
     # activation -> (uint8 tensor, per-token scale, zero point input, shift (K,) or None)
     quantized: dict[str, tuple[str, str, str, np.ndarray | None]] = {}
     smoothing: dict[str, np.ndarray | None] = {}
     replaced: set[str] = set()
+    dropped: set[str] = set()  # outputs of bias Add nodes folded into a product
     nodes: list[onnx.NodeProto] = []
     count = 0
     for node in graph.node:
+        if node.op_type == "Add" and node.output[0] in dropped:
+            continue
         x = node.input[0] if node.op_type == "MatMul" else ""
-        if x not in consumers or node.input[1] not in consumers[x] or (skip and skip in x):
+        kept = any(k in x for k in fp32_inputs)
+        if x not in consumers or node.input[1] not in consumers[x] or kept:
             nodes.append(node)
             continue
         w = numpy_helper.to_array(weights[node.input[1]]).astype(np.float64)  # (K, N)
         p = f"sv_q8_{count}"
         count += 1
         if x not in quantized:
-            smooth = _smoothing(ranges.get(x) if ranges else None, weights, consumers[x], alpha)
+            a = alpha if not smooth_outputs_of or producers.get(x) in smooth_outputs_of else 0.0
+            smooth = _smoothing(ranges.get(x) if ranges else None, weights, consumers[x], a)
             smoothing[x] = smooth
             src_x, shift = x, None
+            low = float(ranges[x][0].min()) if ranges else -1.0
             if smooth is not None:
                 inv_d = (1.0 / smooth).astype(np.float32)
                 consts.append(numpy_helper.from_array(inv_d, f"{p}_inv_d"))
                 nodes.append(helper.make_node("Mul", [x, f"{p}_inv_d"], [f"{p}_smooth"]))
                 src_x = f"{p}_smooth"
-                low = float(ranges[x][0].min()) if ranges else -1.0
-                if low >= -GELU_FLOOR:  # bounded below: shift to [0, max] and use 256 levels
-                    shift = (GELU_FLOOR / smooth).astype(np.float32)
+            if low >= -GELU_FLOOR:  # bounded below: shift to [0, max] and use 256 levels
+                d = smooth if smooth is not None else np.ones(len(ranges[x][0]) if ranges else 1)
+                shift = (GELU_FLOOR / d).astype(np.float32)
             if shift is not None:
                 consts.append(numpy_helper.from_array(shift, f"{p}_shift"))
-                if "sv_q8_inv255" not in {c.name for c in consts}:
-                    inv255 = np.array(1.0 / 255.0, dtype=np.float32)
-                    consts.append(numpy_helper.from_array(inv255, "sv_q8_inv255"))
+                # no Relu: the uint8 QuantizeLinear saturates the few values below -c at 0
                 nodes += [
                     helper.make_node("Add", [src_x, f"{p}_shift"], [f"{p}_shifted"]),
-                    helper.make_node("Relu", [f"{p}_shifted"], [f"{p}_pos"]),
-                    _row_max(f"{p}_pos", f"{p}_amax"),
-                    helper.make_node("Max", [f"{p}_amax", "sv_q8_eps"], [f"{p}_range"]),
-                    helper.make_node("Mul", [f"{p}_range", "sv_q8_inv255"], [f"{p}_scale"]),
-                    helper.make_node("Div", [f"{p}_pos", f"{p}_scale"], [f"{p}_div"]),
-                    helper.make_node("Round", [f"{p}_div"], [f"{p}_round"]),
-                    helper.make_node("Cast", [f"{p}_round"], [f"{p}_u8"], to=TensorProto.UINT8),
+                    _row_max(f"{p}_shifted", f"{p}_amax"),
                 ]
-                quantized[x] = (f"{p}_u8", f"{p}_scale", "", shift)
+                src_x, inv_levels, zero = f"{p}_shifted", "sv_q8_inv255", ""
             else:
                 nodes += [
                     helper.make_node("Abs", [src_x], [f"{p}_abs"]),
                     _row_max(f"{p}_abs", f"{p}_amax"),
-                    helper.make_node("Max", [f"{p}_amax", "sv_q8_eps"], [f"{p}_range"]),
-                    helper.make_node("Mul", [f"{p}_range", "sv_q8_inv127"], [f"{p}_scale"]),
-                    helper.make_node("Div", [src_x, f"{p}_scale"], [f"{p}_div"]),
-                    helper.make_node("Round", [f"{p}_div"], [f"{p}_round"]),
-                    helper.make_node("Add", [f"{p}_round", "sv_q8_offset"], [f"{p}_off"]),
-                    helper.make_node("Cast", [f"{p}_off"], [f"{p}_u8"], to=TensorProto.UINT8),
                 ]
-                quantized[x] = (f"{p}_u8", f"{p}_scale", "sv_q8_zero_point", None)
+                inv_levels, zero = "sv_q8_inv127", "sv_q8_zero_point"
+            # scale (..., 1); the quantization itself runs on the (tokens, K) view with one
+            # scale per row (QuantizeLinear per axis 0), then takes the activation's shape back
+            nodes += [
+                helper.make_node("Max", [f"{p}_amax", "sv_q8_eps"], [f"{p}_range"]),
+                helper.make_node("Mul", [f"{p}_range", inv_levels], [f"{p}_scale"]),
+                helper.make_node("Shape", [src_x], [f"{p}_shape"]),
+                helper.make_node("Reshape", [f"{p}_scale", "sv_q8_flat"], [f"{p}_scale_1d"]),
+                helper.make_node("Flatten", [src_x], [f"{p}_2d"], axis=-1),
+            ]
+            q_inputs = [f"{p}_2d", f"{p}_scale_1d"]
+            if zero:
+                nodes += [
+                    helper.make_node("Shape", [f"{p}_scale_1d"], [f"{p}_rows"]),
+                    helper.make_node("Expand", ["sv_q8_zero_point_1", f"{p}_rows"], [f"{p}_zp"]),
+                ]
+                q_inputs.append(f"{p}_zp")
+            nodes += [
+                helper.make_node("QuantizeLinear", q_inputs, [f"{p}_q2d"], axis=0),
+                helper.make_node("Reshape", [f"{p}_q2d", f"{p}_shape"], [f"{p}_u8"]),
+            ]
+            quantized[x] = (f"{p}_u8", f"{p}_scale", zero, shift)
         q_in, scale, zero_point, shift = quantized[x]
         smooth = smoothing[x]
         if smooth is not None:
             w = w * smooth[:, None]  # (x / d) @ (d * W) == x @ W
         amax = np.abs(w).max(axis=0)  # (N,)
         w_scale = np.where(amax > 0, amax / 127.0, 1.0)
-        w_q = np.clip(np.rint(w / w_scale), -127, 127)  # (K, N)
+        gram = grams.get(x) if grams else None
+        if gram is not None:
+            d = smooth if smooth is not None else np.ones(w.shape[0])
+            w_q = _gptq(w, w_scale, gram / np.outer(d, d))  # second moments of x / d
+        else:
+            w_q = np.clip(np.rint(w / w_scale), -127, 127)  # (K, N)
         consts += [
             numpy_helper.from_array(w_q.astype(np.int8), f"{p}_w"),
             numpy_helper.from_array(w_scale.astype(np.float32), f"{p}_w_scale"),
         ]
         replaced.add(node.input[1])
-        inputs = [q_in, f"{p}_w", zero_point] if zero_point else [q_in, f"{p}_w"]
-        out = list(node.output) if shift is None else [f"{p}_y_shifted"]
-        nodes += [
-            helper.make_node("MatMulInteger", inputs, [f"{p}_acc"], name=p),
-            helper.make_node("Cast", [f"{p}_acc"], [f"{p}_accf"], to=TensorProto.FLOAT),
-            helper.make_node("Mul", [f"{p}_accf", scale], [f"{p}_rows"]),
-            helper.make_node("Mul", [f"{p}_rows", f"{p}_w_scale"], out),
-        ]
+        bias = np.zeros(w.shape[1])
+        out = node.output[0]
+        add = biases.get(out)
+        if add is not None:  # fold the following bias Add into the product
+            bias_name, add_node = add
+            bias = numpy_helper.to_array(weights[bias_name]).astype(np.float64)
+            dropped.add(add_node.output[0])
+            replaced.add(bias_name)
+            out = add_node.output[0]
         if shift is not None:  # (x + c) @ W - c @ W, with W as the int8 product sees it
-            correction = shift.astype(np.float64) @ (w_q * w_scale)  # (N,)
-            consts.append(numpy_helper.from_array(correction.astype(np.float32), f"{p}_corr"))
-            nodes.append(helper.make_node("Sub", [out[0], f"{p}_corr"], list(node.output)))
+            bias = bias - shift.astype(np.float64) @ (w_q * w_scale)  # (N,)
+        # MatMulIntegerToFloat with one A scale runs the scaling in the GEMM's output stage;
+        # a per-row A scale would take its slow broadcast path (and drop the bias), so the
+        # row scale is a Mul after it and the bias an Add after that
+        inputs = [q_in, f"{p}_w", "sv_q8_one", f"{p}_w_scale", zero_point]
+        if not zero_point:
+            inputs.pop()
+        unscaled, scaled = f"{p}_y", (out if add is None and shift is None else f"{p}_ys")
+        nodes += [
+            helper.make_node(
+                "MatMulIntegerToFloat", inputs, [unscaled], name=p, domain="com.microsoft"
+            ),
+            helper.make_node("Mul", [unscaled, scale], [scaled]),
+        ]
+        if scaled != out:
+            consts.append(numpy_helper.from_array(bias.astype(np.float32), f"{p}_bias"))
+            nodes.append(helper.make_node("Add", [scaled, f"{p}_bias"], [out]))
     still_used = {i for n in nodes for i in n.input}
     keep = [t for t in graph.initializer if t.name not in replaced or t.name in still_used]
     del graph.initializer[:]
@@ -206,6 +264,8 @@ def quantize_int8(
     del model.metadata_props[:]
     for k, v in meta.items():
         model.metadata_props.add(key=k, value=v)
+    if not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     onnx.checker.check_model(model)
     target = Path(dst)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -216,6 +276,54 @@ def quantize_int8(
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def _bias_adds(model: Any, weights: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    """MatMul output -> (bias name, Add node) where the output's only use adds a constant 1-D
+    bias (the Linear layers of a traced transformer)."""
+    uses: dict[str, list[Any]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            uses.setdefault(name, []).append(node)
+    graph_outputs = {o.name for o in model.graph.output}
+    out: dict[str, tuple[str, Any]] = {}
+    for node in model.graph.node:
+        if node.op_type != "MatMul" or node.output[0] in graph_outputs:
+            continue
+        users = uses.get(node.output[0], [])
+        if len(users) != 1 or users[0].op_type != "Add":
+            continue
+        add = users[0]
+        other = [i for i in add.input if i != node.output[0]]
+        if len(other) == 1 and other[0] in weights and len(weights[other[0]].dims) == 1:
+            out[node.output[0]] = (other[0], add)
+    return out
+
+
+def _gptq(w: np.ndarray, w_scale: np.ndarray, gram: np.ndarray, damp: float = 0.01) -> np.ndarray:
+    """Round ``w / w_scale`` to int8 one input row at a time, pushing each row's rounding error
+    onto the rows not yet rounded so that ``X @ W`` changes least on the calibration tokens
+    (GPTQ, Frantar et al. 2022, with the per-channel scales fixed beforehand).
+
+    :param w: (K, N) float64 weights.
+    :param w_scale: (N,) per-output-channel scales.
+    :param gram: (K, K) ``X^T X`` of the product's input on calibration tokens.
+    :param damp: added to the diagonal, as a fraction of its mean (numerical stability).
+    :return: (K, N) integers in [-127, 127], as float64.
+    """
+    w = w.copy()
+    h = gram.astype(np.float64).copy()
+    dead = np.diag(h) <= 0
+    h[dead, dead] = 1.0
+    w[dead] = 0.0
+    h[np.diag_indices_from(h)] += damp * float(np.mean(np.diag(h)))
+    u = np.linalg.cholesky(np.linalg.inv(h)).T  # upper: u.T @ u == inv(h)
+    q = np.empty_like(w)
+    for k in range(w.shape[0]):
+        q[k] = np.clip(np.rint(w[k] / w_scale), -127, 127)
+        err = (w[k] - q[k] * w_scale) / u[k, k]
+        w[k + 1 :] -= np.outer(u[k, k + 1 :], err)
+    return q
 
 
 def _row_max(x: str, out: str) -> Any:
@@ -279,4 +387,6 @@ def quantize_for_spec(spec: ModelSpec, src: str | Path, dst: str | Path) -> Path
                 "token_type_ids": np.zeros_like(row),
             }
         )
-    return quantize_int8(src, dst, ranges=activation_ranges(src, feeds))
+    grams: dict[str, np.ndarray] = {}
+    ranges = activation_ranges(src, feeds, grams)
+    return quantize_int8(src, dst, ranges=ranges, grams=grams)
