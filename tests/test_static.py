@@ -218,3 +218,57 @@ def test_cli_distill_and_eval(make_st_model, tmp_path):
         assert -100 <= row["stsb_test"] <= 100 and row["texts_per_s"] > 0
     r = CliRunner().invoke(app, ["distill", model])
     assert r.exit_code == 2 or "needs --out" in str(r.exception)
+
+
+FIT_TEXTS = [f"{a} {b}" for a in CORPUS for b in CORPUS[:4]]
+
+
+def test_fit_to_teacher_without_training_is_the_least_squares_head_folded_in(
+    make_st_model, static_dir
+):
+    """Reference: numpy's least squares from the student's vectors to the teacher's; the
+    folded model must give normalize(mean(rows) @ W) for every text, unseen ones included."""
+    from sentvec.static.tune import FitConfig, fit_to_teacher
+
+    teacher = sentvec.load(make_st_model("mean", normalize=True))
+    student = StaticModel.load(static_dir)
+    y = teacher.encode(FIT_TEXTS, normalize=True)
+    res = fit_to_teacher(student, FIT_TEXTS, y, FitConfig(epochs=0, holdout=0.0))
+    s = student.encode(FIT_TEXTS).astype(np.float64)  # normalised, as the fit starts
+    w, *_ = np.linalg.lstsq(s, y.astype(np.float64), rcond=None)
+    raw = StaticModel(student.embeddings, student.tokenizer, normalize=False)
+    ref = raw.encode(TEXTS) @ w
+    ref /= np.maximum(np.linalg.norm(ref, axis=1, keepdims=True), 1e-12)
+    assert res.model.dim == teacher.dim
+    np.testing.assert_allclose(res.model.encode(TEXTS), ref, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_fit_to_teacher_moves_the_vectors_towards_the_teacher(make_st_model, static_dir):
+    from sentence_transformers import SentenceTransformer
+
+    from sentvec.static.tune import FitConfig, fit_to_teacher
+
+    teacher = sentvec.load(make_st_model("mean", normalize=True))
+    y = teacher.encode(FIT_TEXTS, normalize=True)
+    before = fit_to_teacher(StaticModel.load(static_dir), FIT_TEXTS, y, FitConfig(epochs=0))
+    cfg = FitConfig(epochs=30, lr=5e-2, batch_size=16, holdout=0.0)
+    res = fit_to_teacher(StaticModel.load(static_dir), FIT_TEXTS, y, cfg)
+    assert res.history[-1] < res.history[0]
+    gap = [1 - (m.encode(FIT_TEXTS) * y).sum(1).mean() for m in (before.model, res.model)]
+    assert gap[1] < 0.5 * gap[0]  # the teacher's vectors, not the code's own loss, decide
+    small = fit_to_teacher(
+        StaticModel.load(static_dir), FIT_TEXTS, y, FitConfig(epochs=1, dims=8)
+    ).model
+    assert small.dim == 8
+    folder = small.save(Path(static_dir).parent / "fitted")
+    ref = SentenceTransformer(str(folder), device="cpu").encode(TEXTS)
+    np.testing.assert_allclose(sentvec.load(folder).encode(TEXTS), ref, atol=1e-5)
+
+
+def test_fit_to_teacher_rejects_mismatched_targets(static_dir):
+    from sentvec.errors import SentvecError
+    from sentvec.static.tune import fit_to_teacher
+
+    with pytest.raises(SentvecError, match="targets"):
+        fit_to_teacher(StaticModel.load(static_dir), FIT_TEXTS, np.zeros((3, 4)))
