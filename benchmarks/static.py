@@ -259,7 +259,9 @@ def main() -> None:
         results["sentence-transformers torch"] = {"texts_per_s": st_speed(teacher_dir, speed_texts)}
         results["teacher (sentvec torch)"]["texts_per_s"] = report.speed(teacher, speed_texts)
         if not args.no_model2vec:
-            info = run_model2vec(teacher_dir, args.out / "model2vec", files, speed_texts, "speed")
+            _, info = run_model2vec(
+                teacher_dir, args.out / "model2vec", files, speed_texts, "speed"
+            )
             results["model2vec distill"]["texts_per_s"] = info["texts_per_s"]
         for name, folder in statics.items():
             results[name]["texts_per_s"] = report.speed(sentvec.load(folder), speed_texts)

@@ -201,6 +201,15 @@ def test_cli_distill_and_eval(make_st_model, tmp_path):
     )
     assert r.exit_code == 0, r.output
     assert sentvec.load(out).dim == 8
+    fit = tmp_path / "fit.txt"
+    fit.write_text("\n".join(FIT_TEXTS) + "\n")
+    r = CliRunner().invoke(
+        app, ["distill", model, "--out", str(tmp_path / "fit"), "--fit", str(fit), "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    assert sentvec.load(tmp_path / "fit").dim == sentvec.load(model).dim  # the teacher's space
+    info = json.loads((tmp_path / "fit" / "static_config.json").read_text())
+    assert info["fit_to_teacher"]["texts"] > 0
     sts = tmp_path / "sts.csv"
     rows = [(CORPUS[i], CORPUS[j], (i * 7 + j) % 6) for i in range(6) for j in range(6, 12)]
     sts.write_text("".join(f"g\tf\ty\t{n}\t{s}\t{a}\t{b}\n" for n, (a, b, s) in enumerate(rows)))

@@ -26,7 +26,10 @@ def distill(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder to write the static model to.")
     ] = None,
-    dims: Annotated[int, typer.Option(min=2, help="Vector size after PCA.")] = 256,
+    dims: Annotated[
+        int | None,
+        typer.Option(min=2, help="Vector size [default: 256; with --fit: the teacher's width]."),
+    ] = None,
     sif: Annotated[
         float, typer.Option(min=1e-9, help="SIF constant a in a/(a+p): lower favours rare tokens.")
     ] = 3e-5,
@@ -87,14 +90,15 @@ def distill(
     if static is None:
         texts = _read_lines(corpus, "--corpus")
         fit_texts = _read_lines(fit, "--fit")
-        cfg = DistillConfig(dims=dims, sif=sif)
+        base_dims = DistillConfig().dims if dims is None or fit is not None else dims
+        cfg = DistillConfig(dims=base_dims, sif=sif)
         static_model = run_distill(
             teacher,
             cfg,
             texts,
             show_progress=not as_json,
             fit_texts=fit_texts,
-            fit=FitConfig(epochs=fit_epochs),
+            fit=FitConfig(epochs=fit_epochs, dims=dims),
         )
         folder = static_model.save(out)  # type: ignore[arg-type]
         if not as_json:
