@@ -201,6 +201,15 @@ def test_cli_distill_and_eval(make_st_model, tmp_path):
     )
     assert r.exit_code == 0, r.output
     assert sentvec.load(out).dim == 8
+    fit = tmp_path / "fit.txt"
+    fit.write_text("\n".join(FIT_TEXTS) + "\n")
+    r = CliRunner().invoke(
+        app, ["distill", model, "--out", str(tmp_path / "fit"), "--fit", str(fit), "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    assert sentvec.load(tmp_path / "fit").dim == sentvec.load(model).dim  # the teacher's space
+    info = json.loads((tmp_path / "fit" / "static_config.json").read_text())
+    assert info["fit_to_teacher"]["texts"] > 0
     sts = tmp_path / "sts.csv"
     rows = [(CORPUS[i], CORPUS[j], (i * 7 + j) % 6) for i in range(6) for j in range(6, 12)]
     sts.write_text("".join(f"g\tf\ty\t{n}\t{s}\t{a}\t{b}\n" for n, (a, b, s) in enumerate(rows)))
@@ -218,3 +227,62 @@ def test_cli_distill_and_eval(make_st_model, tmp_path):
         assert -100 <= row["stsb_test"] <= 100 and row["texts_per_s"] > 0
     r = CliRunner().invoke(app, ["distill", model])
     assert r.exit_code == 2 or "needs --out" in str(r.exception)
+
+
+FIT_TEXTS = [f"{a} {b}" for a in CORPUS for b in CORPUS[:4]]
+
+
+def test_fit_to_teacher_without_training_is_the_least_squares_head_folded_in(
+    make_st_model, static_dir
+):
+    """Reference: numpy's least squares from the student's vectors to the teacher's; the
+    folded model must give normalize(mean(rows) @ W) for every text, unseen ones included."""
+    from sentvec.static.tune import FitConfig, fit_to_teacher
+
+    teacher = sentvec.load(make_st_model("mean", normalize=True))
+    student = StaticModel.load(static_dir)
+    y = teacher.encode(FIT_TEXTS, normalize=True)
+    res = fit_to_teacher(student, FIT_TEXTS, y, FitConfig(epochs=0, holdout=0.0))
+    s = student.encode(FIT_TEXTS).astype(np.float64)  # normalised, as the fit starts
+    w, *_ = np.linalg.lstsq(s, y.astype(np.float64), rcond=None)
+    raw = StaticModel(student.embeddings, student.tokenizer, normalize=False)
+    ref = raw.encode(TEXTS) @ w
+    ref /= np.maximum(np.linalg.norm(ref, axis=1, keepdims=True), 1e-12)
+    assert res.model.dim == teacher.dim
+    np.testing.assert_allclose(res.model.encode(TEXTS), ref, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_fit_to_teacher_moves_the_vectors_towards_the_teacher(make_st_model, static_dir):
+    """Judged on the teacher's own vectors: from random rows (the least-squares head alone
+    fits poorly), training brings every text's static vector closer to the teacher's."""
+    from sentence_transformers import SentenceTransformer
+
+    from sentvec.static.tune import FitConfig, fit_to_teacher
+
+    teacher = sentvec.load(make_st_model("mean", normalize=True))
+    y = teacher.encode(FIT_TEXTS, normalize=True)
+    base = StaticModel.load(static_dir)
+    rows = np.random.default_rng(0).normal(size=base.embeddings.shape).astype(np.float32)
+    start = StaticModel(rows, base.tokenizer)
+    before = fit_to_teacher(start, FIT_TEXTS, y, FitConfig(epochs=0, holdout=0.0))
+    cfg = FitConfig(epochs=30, lr=3e-3, batch_size=16, holdout=0.0)
+    res = fit_to_teacher(start, FIT_TEXTS, y, cfg)
+    assert res.history[-1] < res.history[0]
+    gap = [1 - (m.encode(FIT_TEXTS) * y).sum(1).mean() for m in (before.model, res.model)]
+    assert gap[1] < 0.9 * gap[0]
+    small = fit_to_teacher(
+        StaticModel.load(static_dir), FIT_TEXTS, y, FitConfig(epochs=1, dims=8)
+    ).model
+    assert small.dim == 8
+    folder = small.save(Path(static_dir).parent / "fitted")
+    ref = SentenceTransformer(str(folder), device="cpu").encode(TEXTS)
+    np.testing.assert_allclose(sentvec.load(folder).encode(TEXTS), ref, atol=1e-5)
+
+
+def test_fit_to_teacher_rejects_mismatched_targets(static_dir):
+    from sentvec.errors import SentvecError
+    from sentvec.static.tune import fit_to_teacher
+
+    with pytest.raises(SentvecError, match="targets"):
+        fit_to_teacher(StaticModel.load(static_dir), FIT_TEXTS, np.zeros((3, 4)))

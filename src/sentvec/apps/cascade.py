@@ -20,7 +20,7 @@ from sentvec.similarity import pairwise_similarity, top_k
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
 
-DEFAULT_CANDIDATES = 100  # first-stage hits re-scored per query (BENCHMARKS.md)
+DEFAULT_CANDIDATES = 100  # per query; with a fitted first stage: within 1 nDCG@10 (BENCHMARKS.md)
 DEFAULT_MARGIN = 0.15  # dedup: first-stage pairs kept down to threshold - margin
 
 

@@ -8,6 +8,10 @@
    ``p`` comes from a Zipf prior over the vocabulary's order (WordPiece and BPE vocabularies
    list frequent pieces first), or from token counts on the user's corpus when one is given.
 
+Optionally (``fit_texts``), the model is then regressed onto the teacher's vectors of those
+texts through a learned linear head that is folded into the rows
+(:func:`sentvec.static.tune.fit_to_teacher`): unlabelled text in, no labels needed.
+
 Needs torch for the teacher (``sentvec[torch]``); the result loads without it.
 """
 
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,6 +31,7 @@ from sentvec.static.model import StaticModel
 
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
+    from sentvec.static.tune import FitConfig
 
 SKIP_TOKENS = re.compile(r"^\[unused\d+\]$|^<extra_id_\d+>$|^<unk_?\d*>$")
 
@@ -46,6 +51,8 @@ def distill(
     config: DistillConfig | None = None,
     corpus: Iterable[str] | None = None,
     show_progress: bool = True,
+    fit_texts: Sequence[str] | None = None,
+    fit: FitConfig | None = None,
 ) -> StaticModel:
     """Make a static model from a sentence encoder.
 
@@ -54,6 +61,9 @@ def distill(
     :param config: dims, weighting and batch size.
     :param corpus: optional texts whose token counts replace the Zipf prior.
     :param show_progress: progress bar over the vocabulary.
+    :param fit_texts: optional unlabelled texts: the teacher encodes them and the model is
+        fitted to those vectors (:func:`sentvec.static.tune.fit_to_teacher`).
+    :param fit: epochs, learning rate and output size of that fit.
     :return: the static model (save it with ``.save(DIR)``).
     """
     from sentvec.encoder import Encoder
@@ -78,7 +88,14 @@ def distill(
         "tokens": len(ids),
     }
     tokenizer = _plain_tokenizer(teacher)
-    return StaticModel(table, tokenizer, cfg.normalize, info)
+    static = StaticModel(table, tokenizer, cfg.normalize, info)
+    if fit_texts is None:
+        return static
+    from sentvec.static.tune import fit_to_teacher
+
+    texts = list(dict.fromkeys(t for t in fit_texts if t.strip()))
+    targets = teacher.encode(texts, normalize=True, show_progress=show_progress)
+    return fit_to_teacher(static, texts, targets, fit, show_progress).model
 
 
 def regular_token_ids(teacher: Encoder) -> np.ndarray:

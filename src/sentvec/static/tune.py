@@ -13,11 +13,13 @@ backend's ``nn.EmbeddingBag``):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sentvec.errors import SentvecError
+from sentvec.static.model import StaticModel
 
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
@@ -57,3 +59,134 @@ def teacher_targets(
     y32 = y.astype(np.float32)
     examples = [Example((text,), row.tolist()) for text, row in zip(unique, y32, strict=True)]
     return TrainData(ExampleKind.SENTENCES, examples, name="teacher-targets")
+
+
+@dataclass
+class FitConfig:
+    """How :func:`fit_to_teacher` trains (defaults chosen on STSb dev, see BENCHMARKS.md)."""
+
+    epochs: int = 4
+    lr: float = 3e-3  # Adam, for the token rows and the head alike
+    batch_size: int = 256
+    dims: int | None = None  # PCA size of the result; None keeps the teacher's width
+    holdout: float = 0.05  # share of the texts kept aside to report the fit
+    seed: int = 0
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit_to_teacher` made and how well it fits held-out text."""
+
+    model: StaticModel
+    heldout_cosine: float  # mean cosine(student, teacher) on the held-out texts
+    start_cosine: float  # the same before training (least-squares head only)
+    seconds: float
+    history: list[float] = field(default_factory=list)  # mean training loss per epoch
+
+
+def fit_to_teacher(
+    student: StaticModel,
+    texts: Sequence[str],
+    targets: np.ndarray,
+    config: FitConfig | None = None,
+    show_progress: bool = False,
+) -> FitResult:
+    """Regress the static model onto the teacher's sentence vectors through a learned linear
+    head, then fold the head into the token rows.
+
+    The student's mean of token rows ``s(x)`` (D) goes through a head ``W`` (D, Dt) and is
+    pulled towards the teacher's vector ``t(x)`` by cosine loss; rows and head train together
+    (Adam). The head starts as the least-squares map from the student's vectors to the
+    teacher's. Because the head is linear and has no bias, ``normalize(mean(rows) W)`` equals
+    ``normalize(mean(rows W))``: the result is a plain static model whose rows are ``E W``,
+    in the teacher's space, reduced by uncentred PCA when ``config.dims`` asks.
+
+    :param student: the static model to start from (e.g. :func:`~sentvec.static.distill`'s).
+    :param texts: unlabelled training texts.
+    :param targets: (len(texts), Dt) the teacher's vectors of ``texts``.
+    :param config: epochs, learning rate, batch size, output size.
+    :param show_progress: print the loss per epoch.
+    :return: the new model and its held-out fit.
+    :raises SentvecError: texts and targets disagree, or too few texts.
+    """
+    import time
+
+    import torch
+    import torch.nn.functional as F
+
+    cfg = config or FitConfig()
+    if len(texts) != len(targets):
+        raise SentvecError(
+            f"fit_to_teacher got {len(texts)} texts but {len(targets)} targets. Fix: pass one "
+            "teacher vector per text."
+        )
+    ids = student.token_ids(texts)
+    keep = [i for i, x in enumerate(ids) if x]
+    if len(keep) < max(student.dim, 20):
+        raise SentvecError(
+            f"fit_to_teacher needs at least {max(student.dim, 20)} non-empty texts, got "
+            f"{len(keep)}. Fix: pass more text."
+        )
+    start = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    order = np.random.default_rng(cfg.seed).permutation(keep)
+    n_held = round(len(order) * cfg.holdout)
+    held, train = order[:n_held], order[n_held:]
+    y_all = torch.from_numpy(np.asarray(targets, dtype=np.float32))
+    y_all = F.normalize(y_all, dim=-1)
+    table = torch.nn.Parameter(torch.from_numpy(student.embeddings.copy()))
+
+    def bag(rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        flat = torch.as_tensor(np.concatenate([ids[i] for i in rows]), dtype=torch.long)
+        lengths = torch.as_tensor([len(ids[i]) for i in rows], dtype=torch.long)
+        return flat, torch.cumsum(lengths, 0) - lengths
+
+    def embed(rows: np.ndarray) -> torch.Tensor:
+        flat, offsets = bag(rows)
+        return F.embedding_bag(flat, table, offsets, mode="mean")
+
+    with torch.no_grad():  # least-squares head from the starting vectors
+        s = F.normalize(embed(train), dim=-1).double()
+        w0 = torch.linalg.lstsq(s, y_all[train].double()).solution.float()  # (D, Dt)
+    head = torch.nn.Parameter(w0)
+
+    def heldout() -> float:
+        if len(held) == 0:
+            return float("nan")
+        with torch.no_grad():
+            return float(F.cosine_similarity(embed(held) @ head, y_all[held]).mean())
+
+    start_cos = heldout()
+    opt = torch.optim.Adam([table, head], lr=cfg.lr)
+    history = []
+    rng = np.random.default_rng(cfg.seed + 1)
+    for epoch in range(cfg.epochs):
+        perm = rng.permutation(train)
+        total = 0.0
+        for b in range(0, len(perm), cfg.batch_size):
+            rows = perm[b : b + cfg.batch_size]
+            loss = (1 - F.cosine_similarity(embed(rows) @ head, y_all[rows])).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(rows)
+        history.append(total / len(perm))
+        if show_progress:
+            print(f"epoch {epoch + 1}: loss {history[-1]:.4f}, held-out cosine {heldout():.4f}")
+    with torch.no_grad():
+        folded = (table @ head).numpy().astype(np.float64)  # (vocab, Dt)
+    if cfg.dims is not None and cfg.dims < folded.shape[1]:
+        _, _, vt = np.linalg.svd(folded, full_matrices=False)
+        folded = folded @ vt[: cfg.dims].T  # uncentred: keeps dot products, so cosines
+    info = {
+        **student.info,
+        "fit_to_teacher": {
+            "texts": len(train),
+            "epochs": cfg.epochs,
+            "lr": cfg.lr,
+            "batch_size": cfg.batch_size,
+            "heldout_cosine": round(heldout(), 4),
+        },
+    }
+    model = StaticModel(folded.astype(np.float32), student.tokenizer, student.normalize, info)
+    return FitResult(model, heldout(), start_cos, time.perf_counter() - start, history)
