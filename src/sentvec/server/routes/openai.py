@@ -84,7 +84,7 @@ async def embeddings(body: EmbeddingRequest, request: Request) -> Response:
             for v in vectors
         ]
     else:
-        rows = vectors.tolist()
+        rows = list(np.ascontiguousarray(vectors, dtype=np.float32))  # written by orjson
     st.metrics.tokens.labels(model.name).inc(tokens)
     return json_response(
         {
