@@ -232,6 +232,29 @@ def measure(col: Any, truth: list[list[str]], queries: np.ndarray, **setting: An
     )
 
 
+def scan_floor(args: argparse.Namespace, queries: np.ndarray, partitions: int) -> None:
+    """The least time an IVF probe of full vectors can take here: numpy's dot products over
+    as many float32 vectors as ``nprobes`` average cells hold (memory-bound), per query."""
+    x = grow(base_vectors(args.encode_backend, args.real)[0], args.n)
+    for nprobes in ints(args.nprobes):
+        rows = min(args.n, round(args.n * nprobes / partitions))
+        block = x[:rows]
+        ms = []
+        for q in queries[:30]:
+            start = time.perf_counter()
+            s = block @ q
+            np.argpartition(-s, 10)[:10]
+            ms.append((time.perf_counter() - start) * 1000)
+        report(
+            floor="numpy scan",
+            nprobes=nprobes,
+            rows=rows,
+            mb=round(block.nbytes / 2**20),
+            p50_ms=pct(ms, 50),
+            gb_per_s=round(block.nbytes / 2**30 / (pct(ms, 50) / 1000), 1),
+        )
+
+
 def ints(text: str) -> list[int]:
     return [int(v) for v in text.split(",") if v]
 
@@ -288,6 +311,8 @@ def query(args: argparse.Namespace) -> None:
                 for refine in ints(args.refine) or [0]:
                     for nprobes in ints(args.nprobes):
                         measure(col, truth, queries, nprobes=nprobes, refine_factor=refine or None)
+                if args.floor:
+                    scan_floor(args, queries, index["partitions"])
             col.close()
     if server is not None:
         server.cleanup()
@@ -311,6 +336,9 @@ def main() -> None:
     parser.add_argument("--ef", default="50,100,200", help="query: LanceDB HNSW ef sweep")
     parser.add_argument("--hnsw-nprobes", default="", help="query: LanceDB HNSW cells probed")
     parser.add_argument("--ef-search", default="40,100,200,400", help="query: pgvector sweep")
+    parser.add_argument(
+        "--floor", action="store_true", help="query: time numpy over the rows a probe scans"
+    )
     args = parser.parse_args()
     report(
         phase=args.phase,
