@@ -269,7 +269,9 @@ def query(args: argparse.Namespace) -> None:
     locations = []
     if (data / "lance").exists():
         locations.append(str(data / "lance"))
-    server = pg_server(data) if (data / "pg").exists() else None
+    only = set(filter(None, args.only.split(",")))
+    want_pg = not only or any(name.startswith("p") for name in only)
+    server = pg_server(data) if want_pg and (data / "pg").exists() else None
     if server is not None:
         locations.append(server.get_uri())
         with _psql(server) as conn:
@@ -277,7 +279,6 @@ def query(args: argparse.Namespace) -> None:
                 postgres={k: conn.execute(f"SHOW {k}").fetchone()[0] for k in PG_SETTINGS},
                 version=conn.execute("SELECT version()").fetchone()[0].split(" on ")[0],
             )
-    only = set(filter(None, args.only.split(",")))
     exact_done: set[str] = set()
     for location in locations:
         for name in list_collections(location):

@@ -38,8 +38,8 @@ from sentvec.store.base import (
 )
 from sentvec.store.errors import CollectionNotFoundError, FilterError
 
-# IVF_FLAT cells probed per query: the fewest with recall@10 >= 0.99 at 100k and 1M rows
-# (measured: BENCHMARKS.md, 0.993 and 1.0; 64 gave 0.981 at both sizes, at about half the time)
+# IVF cells probed per query: recall@10 >= 0.99 at 100k and 1M rows (BENCHMARKS.md: 0.993
+# at 100k, 0.995 at 1M with 1000 cells at 18.8 ms p50; 96 gave 0.991, 64 only 0.974)
 NPROBES = 128
 INDEX_TYPE = "IVF_FLAT"
 HNSW_EF = 100  # HNSW candidates per query for the IVF_HNSW types
@@ -333,7 +333,8 @@ class LanceCollection(Collection):
 
         :param num_partitions: IVF cells (default: about the square root of the rows for
             IVF_FLAT, one cell per million rows for the HNSW types).
-        :param nprobes: cells searched per query (default: 32 for IVF_FLAT, all for HNSW).
+        :param nprobes: cells searched per query (default: 128 for the IVF types, all for
+            HNSW).
         :param sample: queries used to measure recall.
         :param refine_factor: re-rank ``refine_factor * k`` candidates on full vectors.
         :param index_type: ``IVF_FLAT``, ``IVF_SQ``, ``IVF_PQ``, ``IVF_HNSW_SQ`` or
