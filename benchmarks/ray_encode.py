@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -39,8 +40,17 @@ t1 = time.perf_counter()
 r = encode_dataset({src!r}, {out!r}, backend={backend!r}, num_actors={actors},
                    cpus_per_actor={cpus} // {actors}, block_rows={block_rows}, show_progress=False)
 t2 = time.perf_counter()
+import psutil
+procs = [psutil.Process(), *psutil.Process().children(recursive=True)]
+cpu = 0.0
+for p in procs:
+    try:
+        t = p.cpu_times()
+        cpu += t.user + t.system
+    except psutil.Error:
+        pass
 ray.shutdown()
-print(json.dumps({{"rows": r.rows, "start_s": t1 - t0, "encode_s": t2 - t1}}))
+print(json.dumps({{"rows": r.rows, "start_s": t1 - t0, "encode_s": t2 - t1, "cpu_s": cpu}}))
 """
 
 
@@ -63,8 +73,8 @@ def build_input(n: int, seed: int = 0) -> Path:
     return path
 
 
-def run_single(src: Path, backend: str) -> float:
-    """Wall seconds of `sentvec encode SRC --out DIR` (model load included)."""
+def run_single(src: Path, backend: str) -> tuple[float, float]:
+    """Wall and CPU seconds of `sentvec encode SRC --out DIR` (model load included)."""
     out = WORK / "single"
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -79,16 +89,21 @@ def run_single(src: Path, backend: str) -> float:
         "--backend",
         backend,
     ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(cmd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu
 
 
 def run_ray(src: Path, backend: str, actors: int, cpus: int, block_rows: int) -> dict:
     """Wall seconds of the Ray side: whole child, cluster start-up, and the encode itself."""
     out = WORK / f"ray{actors}"
     shutil.rmtree(out, ignore_errors=True)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    # Ray starts workers at nice 15 by default; the single-process side runs at nice 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "RAY_worker_niceness": "0"}
     code = RAY_CHILD.format(
         src=str(src), out=str(out), backend=backend, actors=actors, cpus=cpus, block_rows=block_rows
     )
@@ -131,12 +146,16 @@ def main() -> None:
     src = build_input(args.n)
     sides = ["single", *(int(a) for a in args.actors.split(","))]
     single: list[float] = []
+    single_cpu: list[float] = []
     ray_runs: dict[int, list[dict]] = {a: [] for a in sides[1:]}  # type: ignore[misc]
     for r in range(args.rounds):
         for side in sides if r % 2 == 0 else sides[::-1]:
+            print("load", [round(v, 2) for v in os.getloadavg()], flush=True)
             if side == "single":
-                single.append(run_single(src, args.backend))
-                print("single", round(single[-1], 1), flush=True)
+                wall, cpu = run_single(src, args.backend)
+                single.append(wall)
+                single_cpu.append(cpu)
+                print("single", round(wall, 1), "cpu", round(cpu, 1), flush=True)
             else:
                 a = int(side)
                 ray_runs[a].append(run_ray(src, args.backend, a, args.cpus, args.block_rows))
@@ -150,6 +169,9 @@ def main() -> None:
         "single_s": [round(x, 1) for x in single],
         "median_single_s": round(s, 1),
         "single_rate_per_cpu": round(args.n / s / args.cpus, 1),
+        "single_cpu_s": [round(x, 1) for x in single_cpu],
+        "single_rate_per_cpu_second": round(args.n / statistics.median(single_cpu), 1),
+        "load_end": [round(v, 2) for v in os.getloadavg()],
     }
     for a, runs in ray_runs.items():
         total = statistics.median(x["total_s"] for x in runs)
@@ -162,6 +184,12 @@ def main() -> None:
             "overhead_total": round(total / s - 1, 3),
             "overhead_without_cluster_start": round(encode / s - 1, 3),
             "rate_per_cpu": round(args.n / encode / args.cpus, 1),
+            "median_cpu_s": round(statistics.median(x["cpu_s"] for x in runs), 1),
+            "rate_per_cpu_second": round(args.n / statistics.median(x["cpu_s"] for x in runs), 1),
+            "cpu_overhead": round(
+                statistics.median(x["cpu_s"] for x in runs) / statistics.median(single_cpu) - 1,
+                3,
+            ),
             **compare_outputs(a),
         }
     print(json.dumps(summary, indent=1))

@@ -316,6 +316,42 @@ def test_index_build_reports_recall(tmp_path):
     assert info["search"] == "approximate" and info["vector_index"]["recall_at_10"] == 1.0
 
 
+def test_index_build_settings_reach_the_engine(store):
+    """`index build` passes the graph and quantisation settings to the engine itself (read
+    back from LanceDB's index list and from PostgreSQL's catalog), and searches honour them."""
+    import numpy as np
+
+    from sentvec.store import Collection
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((800, 8)).astype(np.float32)
+    col = Collection.create(store, "g", dim=8, model="random", fingerprint="r")
+    col.add_vectors([str(i) for i in range(800)], x)
+    if col.backend == "lancedb":
+        args = ["--type", "ivf_sq", "--partitions", "4", "--nprobes", "4", "--refine-factor", "3"]
+    else:
+        args = ["--m", "8", "--ef-construction", "32", "--ef-search", "60"]
+    out = json.loads(_run("index", "build", "g", "--store", store, *args, "--json").stdout)
+    col.close()
+    col = Collection.open(store, "g")
+    q = x[:10] + 0.05 * rng.standard_normal((10, 8)).astype(np.float32)
+    if col.backend == "lancedb":
+        (index,) = [i for i in col.table.list_indices() if "vector" in i.columns]
+        assert index.index_type == "IvfSq"  # LanceDB's name for IVF_SQ
+        assert out["nprobes"] == 4 and out["refine_factor"] == 3
+    else:
+        opts = col.conn.execute(
+            "SELECT reloptions FROM pg_class WHERE relname = 'sv_g_hnsw'"
+        ).fetchone()[0]
+        assert sorted(opts) == ["ef_construction=32", "m=8"]
+        assert out["ef_search"] == 60
+    assert out["recall_at_10"] >= 0.9
+    for v in q:  # all cells probed and re-ranked on full vectors / a small graph: exact here
+        exact = np.argsort(-(x @ v) / np.linalg.norm(x, axis=1))[:5].tolist()
+        assert len(set(exact) & {int(h.id) for h in col.search(v, k=5)}) >= 4
+    col.close()
+
+
 def test_search_without_lancedb_encodes_in_memory(tmp_path, monkeypatch, make_st_model):
     import sys
 

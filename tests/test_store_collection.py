@@ -100,6 +100,45 @@ def test_filter_matches_brute_force_on_subset(col, tiny_encoder):
     assert [h.id for h in same] == ids
 
 
+def test_threads_share_a_collection(col, tiny_encoder):
+    """Two threads search one collection object at once (plain, filtered, exact, hybrid);
+    every answer equals brute force, and a write from a third thread is seen by both."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = CORPUS[:8]
+    vectors = tiny_encoder.encode(queries, normalize=True)
+    truth = [_brute(tiny_encoder, _records(), q, 5)[0] for q in queries]
+    odd = [
+        _brute(tiny_encoder, _records(), q, 3, keep=lambda r: r.metadata["cat"] == "odd")[0]
+        for q in queries
+    ]
+
+    def worker(turn: int) -> list[str]:
+        wrong = []
+        for round_ in range(6):
+            for j, (q, v) in enumerate(zip(queries, vectors, strict=True)):
+                if (j + turn + round_) % 2:
+                    got = [h.id for h in col.search(v, k=3, where="cat = 'odd'")]
+                    if got != odd[j]:
+                        wrong.append(f"filtered {q!r}: {got} != {odd[j]}")
+                else:
+                    got = [h.id for h in col.search(v, k=5, exact=bool(round_ % 2))]
+                    if got != truth[j]:
+                        wrong.append(f"{q!r}: {got} != {truth[j]}")
+        return wrong
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(worker, [0, 1]))
+    assert results == [[], []]
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(
+            col.add,
+            [Record("A new row about violins", "new", {"cat": "odd", "n": 100})],
+            tiny_encoder,
+        ).result()
+    assert "new" in {h.id for h in col.get(["new"])} and len(col) == len(_records()) + 1
+
+
 def test_structured_filters_in_list_and_count(col, tiny_encoder):
     want = {r.id for r in _records() if r.metadata["n"] in (1, 2, 3)}
     hits = col.search("a man", k=10, encoder=tiny_encoder, filters={"n": [1, 2, 3]})

@@ -38,8 +38,8 @@ from sentvec.store.base import (
 )
 from sentvec.store.errors import CollectionNotFoundError, FilterError
 
-# IVF_FLAT cells probed per query: the fewest with recall@10 >= 0.99 at 100k and 1M rows
-# (measured: BENCHMARKS.md, 0.993 and 1.0; 64 gave 0.981 at both sizes, at about half the time)
+# IVF cells probed per query: recall@10 >= 0.99 at 100k and 1M rows (BENCHMARKS.md: 0.993
+# at 100k, 0.995 at 1M with 1000 cells at 18.8 ms p50; 96 gave 0.991, 64 only 0.974)
 NPROBES = 128
 INDEX_TYPE = "IVF_FLAT"
 HNSW_EF = 100  # HNSW candidates per query for the IVF_HNSW types
@@ -319,26 +319,40 @@ class LanceCollection(Collection):
         refine_factor: int | None = None,
         index_type: str = INDEX_TYPE,
         ef: int = HNSW_EF,
+        m: int | None = None,
+        ef_construction: int | None = None,
         **_: Any,
     ) -> dict[str, Any]:
         """Build the approximate vector index and measure its recall@10 against exact search.
 
         ``IVF_FLAT``: cells of full vectors, the loss is from cells not probed.
+        ``IVF_SQ`` / ``IVF_PQ``: the same cells holding 8-bit scalar-quantised or
+        product-quantised vectors (less to read per probe; pair them with ``refine_factor``).
         ``IVF_HNSW_SQ`` / ``IVF_HNSW_FLAT``: an HNSW graph per cell (8-bit scalar-quantised
         or full vectors), searched with ``ef`` candidates.
 
         :param num_partitions: IVF cells (default: about the square root of the rows for
             IVF_FLAT, one cell per million rows for the HNSW types).
-        :param nprobes: cells searched per query (default: 32 for IVF_FLAT, all for HNSW).
+        :param nprobes: cells searched per query (default: 128 for the IVF types, all for
+            HNSW).
         :param sample: queries used to measure recall.
         :param refine_factor: re-rank ``refine_factor * k`` candidates on full vectors.
-        :param index_type: ``IVF_FLAT``, ``IVF_HNSW_SQ`` or ``IVF_HNSW_FLAT``.
+        :param index_type: ``IVF_FLAT``, ``IVF_SQ``, ``IVF_PQ``, ``IVF_HNSW_SQ`` or
+            ``IVF_HNSW_FLAT``.
         :param ef: HNSW candidates per query.
+        :param m: HNSW neighbours per node (LanceDB's default 20; HNSW types only).
+        :param ef_construction: HNSW candidates while building (LanceDB's default 300).
         :return: the index record kept in the collection's settings (``info()['vector_index']``).
         """
-        from lancedb.index import HnswFlat, HnswSq, IvfFlat
+        from lancedb.index import HnswFlat, HnswSq, IvfFlat, IvfPq, IvfSq
 
-        kinds = {"IVF_FLAT": IvfFlat, "IVF_HNSW_SQ": HnswSq, "IVF_HNSW_FLAT": HnswFlat}
+        kinds = {
+            "IVF_FLAT": IvfFlat,
+            "IVF_SQ": IvfSq,
+            "IVF_PQ": IvfPq,
+            "IVF_HNSW_SQ": HnswSq,
+            "IVF_HNSW_FLAT": HnswFlat,
+        }
         if index_type not in kinds:
             from sentvec.errors import InvalidChoiceError
 
@@ -349,13 +363,18 @@ class LanceCollection(Collection):
                 f"collection {self.name!r} has {n} rows; an approximate index "
                 "needs at least 256 (exact search is fast at this size)."
             )
-        hnsw = index_type != "IVF_FLAT"
+        hnsw = "HNSW" in index_type
         start = time.perf_counter()
         if hnsw:
             parts = num_partitions or max(1, round(n / 1_000_000))
         else:
             parts = num_partitions or max(2, min(4096, round(n**0.5)))
-        config = kinds[index_type](distance_type=self.meta["metric"], num_partitions=parts)
+        graph: dict[str, int] = {}
+        if hnsw and m is not None:
+            graph["m"] = int(m)
+        if hnsw and ef_construction is not None:
+            graph["ef_construction"] = int(ef_construction)
+        config = kinds[index_type](distance_type=self.meta["metric"], num_partitions=parts, **graph)
         with self._write_lock():
             self.table.create_index("vector", config=config, replace=True)
         self.meta["index"] = {
@@ -367,7 +386,7 @@ class LanceCollection(Collection):
             "build_seconds": round(time.perf_counter() - start, 2),
         }
         if hnsw:
-            self.meta["index"]["ef"] = ef
+            self.meta["index"].update(ef=ef, **graph)
         recall = self.measure_recall(sample)
         self.meta["index"].update(
             recall_at_10=recall, recall_queries=sample, built=time.strftime("%Y-%m-%dT%H:%M:%S")

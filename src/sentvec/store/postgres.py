@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -39,6 +40,8 @@ TEXT_CONFIG = "english"  # PostgreSQL text search configuration (stemming, stop 
 EF_SEARCH = 100  # HNSW candidates per query (measured: BENCHMARKS.md)
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
+MAINTENANCE_WORK_MEM = "4GB"  # session memory for the HNSW build
+BUILD_WORKERS = 2  # parallel workers for the HNSW build
 _SQL_TYPE = {"bool": "boolean", "int64": "bigint", "float64": "double precision", "string": "text"}
 _KIND = {"boolean": "bool", "bigint": "int64", "double precision": "float64", "text": "string"}
 _COPY_TYPE = {"bool": "bool", "int64": "int8", "float64": "float8", "string": "text"}
@@ -117,13 +120,40 @@ class PostgresCollection(Collection):
     def __init__(self, uri: str, name: str, meta: dict[str, Any], conn: Any) -> None:
         self.location, self.name, self.meta = uri, name, meta
         self.root = uri  # kept for code that reads ``col.root``
-        self.conn = conn
         self.table_name = _ident(f"sv_{name}")
-        self._undo_ready = False
+        # one connection per thread (its transactions, session settings and scratch tables
+        # are its own), so threads can share a collection and search at the same time
+        self._local = threading.local()
+        self._local.conn, self._local.undo_ready = conn, False
+        self._conns = [conn]
+        self._conns_lock = threading.Lock()
+
+    @property
+    def conn(self) -> Any:
+        """This thread's connection (opened on first use in a thread)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.location)
+            with self._conns_lock:
+                self._conns.append(conn)
+            self._local.conn, self._local.undo_ready = conn, False
+        return conn
+
+    @property
+    def _undo_ready(self) -> bool:
+        """Whether this thread's connection holds the ingest's scratch tables."""
+        return bool(getattr(self._local, "undo_ready", False))
+
+    @_undo_ready.setter
+    def _undo_ready(self, value: bool) -> None:
+        self._local.undo_ready = value
 
     def close(self) -> None:
-        """Close the database connection."""
-        self.conn.close()
+        """Close the database connections (every thread's)."""
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close()
 
     # -- opening --------------------------------------------------------------------------------
 
@@ -356,6 +386,8 @@ class PostgresCollection(Collection):
         ef_construction: int = HNSW_EF_CONSTRUCTION,
         ef_search: int = EF_SEARCH,
         sample: int = 100,
+        maintenance_work_mem: str = MAINTENANCE_WORK_MEM,
+        workers: int = BUILD_WORKERS,
         **_: Any,
     ) -> dict[str, Any]:
         """Build the HNSW index (pgvector) and measure its recall@10 against exact search.
@@ -364,6 +396,10 @@ class PostgresCollection(Collection):
         :param ef_construction: candidates while building.
         :param ef_search: candidates per query from now on (more: slower, higher recall).
         :param sample: queries used to measure recall.
+        :param maintenance_work_mem: memory for this build (PostgreSQL setting, this session
+            only); the build is much slower once the graph outgrows it (about 2.5 GB per
+            million 384-d rows at ``m`` 16).
+        :param workers: parallel maintenance workers for this build (this session only).
         :return: the index record kept in the collection's settings.
         """
         n = len(self)
@@ -375,7 +411,17 @@ class PostgresCollection(Collection):
         ops = "vector_cosine_ops" if self.meta["metric"] == "cosine" else "vector_ip_ops"
         index = _ident(f"sv_{self.name}_hnsw")
         start = time.perf_counter()
-        self.conn.execute("SELECT set_config('maintenance_work_mem', '2GB', false)")
+        if not re.fullmatch(r"\d+\s*(kB|MB|GB)", maintenance_work_mem):
+            raise SentvecError(
+                f"maintenance_work_mem {maintenance_work_mem!r} is not a PostgreSQL size. "
+                "Fix: give a number with kB, MB or GB, e.g. '4GB'."
+            )
+        self.conn.execute(
+            "SELECT set_config('maintenance_work_mem', %s, false)", (maintenance_work_mem,)
+        )
+        self.conn.execute(
+            "SELECT set_config('max_parallel_maintenance_workers', %s, false)", (str(int(workers)),)
+        )
         self.conn.execute(f"DROP INDEX IF EXISTS {index}")
         self.conn.execute(
             f"CREATE INDEX {index} ON {self.table_name} USING hnsw (vector {ops}) "
