@@ -412,7 +412,10 @@ def index_build(
         int | None, typer.Option(min=1, help="LanceDB: cells probed per query.")
     ] = None,
     ef_search: Annotated[
-        int | None, typer.Option(min=1, help="PostgreSQL: HNSW candidates per query.")
+        int | None,
+        typer.Option(
+            min=1, max=1000, help="PostgreSQL: HNSW candidates per query (pgvector: 1-1000)."
+        ),
     ] = None,
     index_type: Annotated[
         str | None,
