@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sentvec.store.errors import FilterError
@@ -297,25 +297,31 @@ def _lance_literal(value: Value) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def to_lance(node: Node) -> str:
-    """The tree as a LanceDB (DataFusion) condition; strings become quoted literals."""
+def _render(node: Node, quote: Callable[[str], str], value: Callable[[Value], str]) -> str:
+    """The tree as SQL text: ``quote`` writes a column name, ``value`` a literal (or a
+    placeholder that records it)."""
     op = node[0]
     if op in ("and", "or"):
-        return "(" + f" {op.upper()} ".join(to_lance(n) for n in node[1]) + ")"
+        return "(" + f" {op.upper()} ".join(_render(n, quote, value) for n in node[1]) + ")"
     if op == "not":
-        return f"(NOT {to_lance(node[1])})"
-    col = f"`{node[1]}`"
+        return f"(NOT {_render(node[1], quote, value)})"
+    col = quote(node[1])
     if op == "cmp":
-        return f"({col} {node[2]} {_lance_literal(node[3])})"
+        return f"({col} {node[2]} {value(node[3])})"
     if op == "in":
-        inner = ", ".join(_lance_literal(v) for v in node[2])
+        inner = ", ".join(value(v) for v in node[2])
         return f"({col} {'NOT ' if node[3] else ''}IN ({inner}))"
     if op == "null":
         return f"({col} IS {'NOT ' if node[2] else ''}NULL)"
     if op == "like":
-        return f"({col} {'NOT ' if node[3] else ''}LIKE {_lance_literal(node[2])})"
-    low, high = _lance_literal(node[2]), _lance_literal(node[3])
+        return f"({col} {'NOT ' if node[3] else ''}LIKE {value(node[2])})"
+    low, high = value(node[2]), value(node[3])
     return f"({col} {'NOT ' if node[4] else ''}BETWEEN {low} AND {high})"
+
+
+def to_lance(node: Node) -> str:
+    """The tree as a LanceDB (DataFusion) condition; strings become quoted literals."""
+    return _render(node, lambda c: f"`{c}`", _lance_literal)
 
 
 def to_postgres(node: Node) -> tuple[str, list[Value]]:
@@ -325,29 +331,11 @@ def to_postgres(node: Node) -> tuple[str, list[Value]]:
     """
     params: list[Value] = []
 
-    def render(n: Node) -> str:
-        op = n[0]
-        if op in ("and", "or"):
-            return "(" + f" {op.upper()} ".join(render(c) for c in n[1]) + ")"
-        if op == "not":
-            return f"(NOT {render(n[1])})"
-        col = f'"{n[1]}"'
-        if op == "cmp":
-            params.append(n[3])
-            return f"({col} {n[2]} %s)"
-        if op == "in":
-            params.extend(n[2])
-            marks = ", ".join("%s" for _ in n[2])
-            return f"({col} {'NOT ' if n[3] else ''}IN ({marks}))"
-        if op == "null":
-            return f"({col} IS {'NOT ' if n[2] else ''}NULL)"
-        if op == "like":
-            params.append(n[2])
-            return f"({col} {'NOT ' if n[3] else ''}LIKE %s)"
-        params.extend([n[2], n[3]])
-        return f"({col} {'NOT ' if n[4] else ''}BETWEEN %s AND %s)"
+    def bind(v: Value) -> str:
+        params.append(v)
+        return "%s"
 
-    return render(node), params
+    return _render(node, lambda c: f'"{c}"', bind), params
 
 
 def ids_node(ids: Sequence[str]) -> Node:
