@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
     """Build the FastAPI app (see :func:`sentvec.server.app.create_app`)."""
     try:
         import fastapi  # noqa: F401
+        import orjson  # noqa: F401
         import prometheus_client  # noqa: F401
     except ImportError as e:
         raise MissingExtraError(e.name or "fastapi", "server") from None

@@ -123,15 +123,15 @@ class SplitEncode:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def split_by_length(texts: Sequence[str], n: int, least: int = 1) -> list[list[int]]:
+def split_by_length(texts: Sequence[str], n: int) -> list[list[int]]:
     """Indices of ``texts`` in at most ``n`` runs of about equal total length, each a run of
-    the length-sorted order (so each run pads little); runs hold at least ``least`` texts.
+    the length-sorted order (so each run pads little).
 
     >>> split_by_length(["aaaa", "b", "cc", "ddd"], 2)
     [[1, 2, 3], [0]]
     """
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    n = max(1, min(n, len(texts) // max(1, least)))
+    n = max(1, min(n, len(texts)))
     total = sum(len(t) for t in texts) or 1
     parts: list[list[int]] = [[] for _ in range(n)]
     done = 0
