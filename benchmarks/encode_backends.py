@@ -43,6 +43,7 @@ WORK = ROOT / "out" / "bench"
 CONTENDERS = ["st-torch", "st-onnx", "st-onnx-qint8", "sv-torch", "sv-onnx", "sv-onnx-int8"]
 # sv-onnx-int8-v1: an int8 graph from the previous scheme (onnxruntime quantize_dynamic, one
 # activation scale per batch), given as a file, to compare side by side with today's.
+# Any sv-onnx* contender + "-1lane" runs one session on all threads instead of one per thread.
 V1_INT8 = os.environ.get("SENTVEC_BENCH_V1_INT8", "")
 Encode = Callable[[list[str]], np.ndarray]
 SV_EXPORT = os.environ.get("SENTVEC_BENCH_EXPORT", "")  # a `sentvec export --int8` folder
@@ -70,15 +71,19 @@ def load(name: str, threads: int) -> Encode:
         import sentvec
 
         backend = name.removeprefix("sv-")
+        # "-1lane": one session on all threads (how every onnx backend ran before lanes), instead
+        # of the default one single-threaded session per thread running batches side by side
+        lanes = 1 if backend.endswith("-1lane") else None
+        backend = backend.removesuffix("-1lane")
         if backend == "onnx-int8-v1":
             from sentvec.backends.onnx_backend import OnnxBackend
 
             enc = sentvec.load(SV_EXPORT or None, backend="onnx", threads=threads)
-            enc.backend = OnnxBackend(V1_INT8, backend, threads=threads)
+            enc.backend = OnnxBackend(V1_INT8, backend, threads=threads, lanes=lanes)
         elif backend == "torch":
             enc = sentvec.load()
         else:  # the deployment path: a folder written by `sentvec export --int8`
-            enc = sentvec.load(SV_EXPORT or None, backend=backend, threads=threads)
+            enc = sentvec.load(SV_EXPORT or None, backend=backend, threads=threads, lanes=lanes)
         return lambda texts: enc.encode(texts, show_progress=False)
     from sentence_transformers import SentenceTransformer
 

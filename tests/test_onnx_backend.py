@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import pytest
 import sentvec
 from sentvec.backends import BACKENDS, create_backend
 from sentvec.backends import onnx_backend as ob
-from sentvec.errors import InvalidChoiceError
+from sentvec.errors import InvalidChoiceError, SentvecError
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -58,6 +59,41 @@ def test_fp32_matches_sentence_transformers(make_st_model, tmp_path, pooling, de
     want = _st_encode(folder, SENTENCES)
     assert got.shape == want.shape == (len(SENTENCES), dense or 32)
     assert np.abs(got - want).max() < 1e-4
+
+
+@pytest.mark.parametrize("lanes", [1, 2])
+def test_lanes_run_batches_at_once_in_input_order(make_st_model, tmp_path, lanes):
+    folder = make_st_model("mean", normalize=True)
+    enc = sentvec.load(folder, backend="onnx", cache_dir=tmp_path, threads=2, lanes=lanes)
+    embed, active, most, gave_up = enc.backend.embed, [0], [0], [False]
+    changed = threading.Condition()
+
+    def waiting_embed(*args: np.ndarray) -> np.ndarray:
+        with changed:  # wait (once, up to 10 s) until as many calls as lanes run at once
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+            changed.notify_all()
+            if not gave_up[0] and not changed.wait_for(lambda: most[0] >= lanes, timeout=10):
+                gave_up[0] = True
+        try:
+            return embed(*args)
+        finally:
+            with changed:
+                active[0] -= 1
+
+    enc.backend.embed = waiting_embed  # type: ignore[method-assign]
+    texts = [f"{t} {i}" for i, t in enumerate(SENTENCES * 6)]
+    want = _st_encode(folder, texts)
+    for batch_size in (1, 4, 64):  # 64: one batch, cut into one part per lane
+        got = enc.encode(texts, batch_size=batch_size)
+        assert np.abs(got - want).max() < 1e-4, batch_size
+    assert most[0] == lanes
+    assert enc.backend._opened == lanes
+
+
+def test_more_lanes_than_threads_is_refused(make_st_model, tmp_path):
+    with pytest.raises(SentvecError, match="lanes must be between 1 and the threads"):
+        sentvec.load(make_st_model("mean"), backend="onnx", cache_dir=tmp_path, threads=2, lanes=3)
 
 
 def test_export_is_cached_and_reused(make_st_model, tmp_path, monkeypatch):

@@ -77,7 +77,8 @@ class Encoder:
         :param normalize: override L2 normalisation of the output.
         :param max_seq_length: override the longest input in tokens.
         :param revision: hub revision, for hub ids.
-        :param backend_options: passed to the backend (torch: ``device``, ``trust_remote_code``).
+        :param backend_options: passed to the backend (torch: ``device``, ``trust_remote_code``;
+            onnx: ``threads``, ``lanes``, ``optimization``, ``cache_dir``).
         :return: the encoder.
         """
         folder = hub.resolve(model, revision=revision)
@@ -261,20 +262,46 @@ class Encoder:
         max_tokens: int | None,
         show_progress: bool | None,
     ) -> np.ndarray:
-        """Embed token sequences in length-sorted batches; return them in input order."""
+        """Embed token sequences in length-sorted batches; return them in input order.
+
+        A backend with ``lanes`` > 1 (onnx) runs that many batches at once, each on its own
+        session; fewer batches than lanes are cut into smaller ones so every lane has work."""
+        from collections import deque
+        from concurrent.futures import Future, ThreadPoolExecutor
+
         from tqdm.auto import tqdm
 
         if show_progress is None:
             show_progress = len(seqs) >= PROGRESS_MIN_TEXTS
         out = np.empty((len(seqs), self.dim), dtype=np.float32)
         batches = plan_batches([len(s) for s in seqs], batch_size, max_tokens)
+        lanes = int(getattr(self.backend, "lanes", 1))
+        if lanes > 1 and len(batches) < lanes:
+            batches = [part for b in batches for part in np.array_split(b, lanes) if len(part)]
+
+        def embed(idx: np.ndarray) -> np.ndarray:
+            feats = _features([seqs[i] for i in idx], self.tokenizer.pad_id)
+            return self.backend.embed(
+                feats["input_ids"], feats["attention_mask"], feats["token_type_ids"]
+            )
+
         with tqdm(total=len(seqs), unit="text", desc="encode", disable=not show_progress) as bar:
-            for idx in batches:
-                feats = _features([seqs[i] for i in idx], self.tokenizer.pad_id)
-                out[idx] = self.backend.embed(
-                    feats["input_ids"], feats["attention_mask"], feats["token_type_ids"]
-                )
-                bar.update(len(idx))
+            if lanes == 1 or len(batches) == 1:
+                for idx in batches:
+                    out[idx] = embed(idx)
+                    bar.update(len(idx))
+                return out
+            with ThreadPoolExecutor(lanes, thread_name_prefix="sentvec-lane") as pool:
+                running: deque[tuple[np.ndarray, Future[np.ndarray]]] = deque()
+                for idx in batches:  # at most two batches per lane in flight: bounded memory
+                    running.append((idx, pool.submit(embed, idx)))
+                    if len(running) >= 2 * lanes:
+                        done, future = running.popleft()
+                        out[done] = future.result()
+                        bar.update(len(done))
+                for done, future in running:
+                    out[done] = future.result()
+                    bar.update(len(done))
         return out
 
     def __repr__(self) -> str:

@@ -40,7 +40,7 @@ def create_backend(name: str, spec: ModelSpec, **options: object) -> Backend:
     :param name: one of :data:`BACKENDS`.
     :param spec: the model description.
     :param options: backend-specific options (torch: ``device``, ``trust_remote_code``;
-        onnx: ``threads``, ``optimization``, ``cache_dir``).
+        onnx: ``threads``, ``lanes``, ``optimization``, ``cache_dir``).
     :return: the backend.
     """
     if name in ("onnx", "onnx-int8"):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
+import threading
 import warnings
 from importlib import metadata
 from pathlib import Path
@@ -56,7 +58,14 @@ class OnnxExportError(SentvecError, RuntimeError):
 
 
 class OnnxBackend:
-    """Runs an exported sentvec graph with onnxruntime on the CPU."""
+    """Runs an exported sentvec graph with onnxruntime on the CPU.
+
+    It has ``lanes`` sessions of the same graph (opened as they are first needed), each with
+    ``threads // lanes`` threads, and :meth:`embed` may be called from that many threads at
+    once: the encoder runs its batches concurrently, one per lane. By default one lane per
+    core with one thread each, which on this 2-core CPU encodes faster than one session on
+    both cores (no hand-off between threads inside every operator; BENCHMARKS.md, "Lanes").
+    """
 
     # Padded tokens per batch the encoder uses unless told otherwise: on 2 cores small batches
     # keep activations in cache (measured in BENCHMARKS.md, "Token budget").
@@ -69,19 +78,32 @@ class OnnxBackend:
         threads: int | None = None,
         optimization: str = "all",
         spinning: bool = False,
+        lanes: int | None = None,
     ) -> None:
         """:param path: the ``.onnx`` file (a full sentvec graph).
         :param name: the backend name to report.
-        :param threads: intra-op threads (default: the physical cores this process may use).
+        :param threads: threads in all (default: the physical cores this process may use).
         :param optimization: onnxruntime graph optimisation level (disable/basic/extended/all).
         :param spinning: let idle worker threads spin-wait. Off by default: on 2 cores shared
-            with other busy processes spinning cost 40% of the speed (BENCHMARKS.md)."""
+            with other busy processes spinning cost 40% of the speed (BENCHMARKS.md).
+        :param lanes: sessions that run batches side by side, sharing the threads (default:
+            one per thread; 1 gives one session using every thread)."""
         try:
             import onnxruntime as ort
         except ImportError:
             raise MissingExtraError("onnxruntime", "onnx") from None
         if optimization not in OPT_LEVELS:
             raise InvalidChoiceError("onnx optimization level", optimization, OPT_LEVELS)
+        cores = threads or physical_cores()
+        if cores < 1:
+            raise SentvecError(f"threads must be at least 1, got {threads}. Fix: pass threads>=1.")
+        if lanes is not None and not 1 <= lanes <= cores:
+            raise SentvecError(
+                f"lanes must be between 1 and the threads ({cores}), got {lanes}. "
+                "Fix: pass fewer lanes or more threads."
+            )
+        #: how many batches may run at once (each on its own session)
+        self.lanes = lanes or cores
         self.name = name
         self.path = Path(path)
         opts = ort.SessionOptions()
@@ -91,16 +113,16 @@ class OnnxBackend:
             "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
             "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
         }[optimization]
-        opts.intra_op_num_threads = threads or physical_cores()
+        opts.intra_op_num_threads = cores // self.lanes
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
-        try:
-            self.session = ort.InferenceSession(
-                str(self.path), opts, providers=["CPUExecutionProvider"]
-            )
-        except Exception as e:  # onnxruntime raises its own untyped errors for bad files
-            raise BrokenModelError(self.path, f"onnxruntime cannot load it ({e})") from None
+        self._options = opts
+        self.session = self._open()
+        self._free: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._free.put(self.session)
+        self._opened = 1
+        self._opening = threading.Lock()
         outputs = {o.name: o for o in self.session.get_outputs()}
         if OUTPUT_NAME not in outputs:
             raise BrokenModelError(
@@ -129,23 +151,25 @@ class OnnxBackend:
         optimization: str = "all",
         cache_dir: str | Path | None = None,
         spinning: bool = False,
+        lanes: int | None = None,
     ) -> OnnxBackend:
         """Find (or export once, then cache) the graph for ``spec`` and open it.
 
         :param spec: the model.
         :param name: ``onnx`` (fp32) or ``onnx-int8``.
-        :param threads: intra-op threads (default: physical cores).
+        :param threads: threads in all (default: physical cores).
         :param optimization: onnxruntime graph optimisation level.
         :param cache_dir: where exports are cached (default: beside the model, else
             ``$SENTVEC_HOME/onnx``).
         :param spinning: see :class:`OnnxBackend`.
+        :param lanes: see :class:`OnnxBackend`.
         :return: the backend.
         """
         if name not in VARIANTS:
             raise InvalidChoiceError("onnx backend", name, VARIANTS)
         shipped = spec.transformer_path / FILE_NAMES[VARIANTS[name]]
         if shipped.exists():  # a folder written by `sentvec export`: no torch needed
-            backend = cls(shipped, name, threads, optimization, spinning)
+            backend = cls(shipped, name, threads, optimization, spinning, lanes)
             current = backend.quantization is None or _scheme(backend) == QUANTIZATION
             if backend.graph_settings == graph_settings(spec):
                 if current:
@@ -158,15 +182,42 @@ class OnnxBackend:
                     )
                     return backend
         path = cached_or_export(spec, VARIANTS[name], cache_dir)
-        return cls(path, name, threads, optimization, spinning)
+        return cls(path, name, threads, optimization, spinning, lanes)
 
     def embed(
         self, input_ids: np.ndarray, attention_mask: np.ndarray, token_type_ids: np.ndarray
     ) -> np.ndarray:
         given = dict(zip(INPUT_NAMES, (input_ids, attention_mask, token_type_ids), strict=True))
         feeds = {n: np.ascontiguousarray(given[n], dtype=np.int64) for n in self.input_names}
-        (out,) = self.session.run([OUTPUT_NAME], feeds)  # (B, D)
+        session = self._take()
+        try:
+            (out,) = session.run([OUTPUT_NAME], feeds)  # (B, D)
+        finally:
+            self._free.put(session)
         return np.asarray(out, dtype=np.float32)
+
+    def _take(self) -> Any:
+        """A session no other thread is running: a free one, a new one while fewer than
+        ``lanes`` are open, else the next to come free."""
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            pass
+        with self._opening:
+            if self._opened < self.lanes:
+                self._opened += 1
+                return self._open()
+        return self._free.get()
+
+    def _open(self) -> Any:
+        import onnxruntime as ort
+
+        try:
+            return ort.InferenceSession(
+                str(self.path), self._options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as e:  # onnxruntime raises its own untyped errors for bad files
+            raise BrokenModelError(self.path, f"onnxruntime cannot load it ({e})") from None
 
 
 def _scheme(backend: OnnxBackend) -> dict[str, Any]:
