@@ -222,6 +222,8 @@ def _centre_and_reduce(
     _, sv, vt = np.linalg.svd(shifted, full_matrices=False)
     basis = vt[: int((sv > 1e-6 * sv[0]).sum())]  # (r, Dt) orthonormal span of the rows
     inner = (sentences - c) @ basis.T  # (n, r) coordinates of the centred sentences
-    _, _, order = np.linalg.svd(inner - inner.mean(axis=0), full_matrices=True)  # (r, r)
+    spread = inner - inner.mean(axis=0)
+    values, vectors = np.linalg.eigh(spread.T @ spread)  # (r, r): every direction, any n
+    order = vectors[:, np.argsort(values)[::-1]].T
     directions = order[: min(dims, len(basis))] @ basis  # (k, Dt), by sentence variance
     return shifted @ directions.T
