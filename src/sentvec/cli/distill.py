@@ -28,7 +28,7 @@ def distill(
     ] = None,
     dims: Annotated[
         int | None,
-        typer.Option(min=2, help="Vector size [default: 256; with --fit: the teacher's width]."),
+        typer.Option(min=2, help="Vector size [default: 256]."),
     ] = None,
     sif: Annotated[
         float, typer.Option(min=1e-9, help="SIF constant a in a/(a+p): lower favours rare tokens.")
@@ -90,15 +90,14 @@ def distill(
     if static is None:
         texts = _read_lines(corpus, "--corpus")
         fit_texts = _read_lines(fit, "--fit")
-        base_dims = DistillConfig().dims if dims is None or fit is not None else dims
-        cfg = DistillConfig(dims=base_dims, sif=sif)
+        cfg = DistillConfig(dims=DistillConfig().dims if dims is None else dims, sif=sif)
         static_model = run_distill(
             teacher,
             cfg,
             texts,
             show_progress=not as_json,
             fit_texts=fit_texts,
-            fit=FitConfig(epochs=fit_epochs, dims=dims),
+            fit=FitConfig(epochs=fit_epochs),
         )
         folder = static_model.save(out)  # type: ignore[arg-type]
         if not as_json:

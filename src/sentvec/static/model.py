@@ -63,7 +63,8 @@ class StaticModel:
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text, without special tokens and without truncation (as
         sentence-transformers' StaticEmbedding tokenizes)."""
-        return [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+        encodings = self.tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)
+        return [e.ids for e in encodings]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts (no batching needed: the cost is one gather and one sum per token).
