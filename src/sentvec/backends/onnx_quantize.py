@@ -428,8 +428,8 @@ def _metadata(model: Any) -> dict[str, Any]:
 
 def _residual_layer_norms(model: Any, weights: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     """Product output (after its bias) -> (residual Add, LayerNormalization) where the output's
-    only use is ``LayerNorm(output + residual)`` over the last axis with constant gamma and
-    beta: the three become one ``SkipLayerNormalization``."""
+    only use is ``LayerNorm(output + residual)`` over the last axis: the three become one
+    ``SkipLayerNormalization``."""
     uses = _uses(model)
     graph_outputs = {o.name for o in model.graph.output}
     out: dict[str, tuple[Any, Any]] = {}
@@ -441,7 +441,7 @@ def _residual_layer_norms(model: Any, weights: dict[str, Any]) -> dict[str, tupl
             continue
         ln = users[0]
         axis = next((a.i for a in ln.attribute if a.name == "axis"), -1)
-        if axis != -1 or len(ln.input) < 3 or not all(i in weights for i in ln.input[1:3]):
+        if axis != -1 or len(ln.input) < 3 or not all(ln.input[1:3]):
             continue
         if len(ln.output) > 1 and any(ln.output[1:]):
             continue
