@@ -283,7 +283,11 @@ def fusions(n: int, rounds: int) -> None:
         "skip-layernorm": ("skip-layernorm",),
         "multihead-attention": ("multihead-attention",),
         "row-scale-in-gemm + qkv-one-product": ("row-scale-in-gemm", "qkv-one-product"),
-        "all four": ("row-scale-in-gemm", "skip-layernorm", "multihead-attention"),
+        "row-scale-in-gemm + skip-layernorm + multihead-attention": (
+            "row-scale-in-gemm",
+            "skip-layernorm",
+            "multihead-attention",
+        ),
     }
     graphs: dict[str, Path] = {}
     for label, fused in forms.items():
