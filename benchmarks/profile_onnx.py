@@ -76,7 +76,7 @@ def main() -> None:
             by_op[e["args"]["op_name"]] += e["dur"] / 1e6
     op_total = sum(by_op.values())
     print(f"  operators (onnxruntime profiler, {op_total:.2f} s of kernel time):")
-    for op, sec in sorted(by_op.items(), key=lambda kv: -kv[1])[:10]:
+    for op, sec in sorted(by_op.items(), key=lambda kv: -kv[1])[:16]:
         print(f"    {op:24s} {sec:7.3f} s  {100 * sec / op_total:5.1f}%")
     share = sum(v for k, v in by_op.items() if k not in (*INT8_PRODUCTS, "MatMul"))
     print(f"  everything but the weight products: {100 * share / op_total:.1f}% of kernel time")

@@ -167,3 +167,44 @@ def test_gptq_rounding_beats_round_to_nearest_on_calibration_data(tmp_path):
         (alone,) = session.run(None, {"x": x[:, 7:8]})
         np.testing.assert_array_equal(alone[0, 0], got[0, 7])
     assert errors["gptq"] < 0.8 * errors["nearest"], errors
+
+
+@pytest.mark.parametrize(
+    ("fusion", "op"),
+    [
+        ("row-scale-in-gemm", None),
+        ("qkv-one-product", "Split"),
+        ("multihead-attention", "MultiHeadAttention"),
+    ],
+)
+def test_contrib_op_forms_give_the_shipped_graphs_vectors(make_st_model, tmp_path, fusion, op):
+    """Each optional contrib-op form is the same arithmetic as the shipped graph (reference),
+    and stays batch invariant (padding masked in MultiHeadAttention too). (skip-layernorm
+    rounds differently, 5.4e-3 on the default model's vectors, and needs constant biases.)"""
+    from sentvec.backends.onnx_backend import OnnxBackend
+    from sentvec.backends.onnx_quantize import quantize_int8
+
+    folder = make_st_model("mean", normalize=True)
+    enc = sentvec.load(folder, backend="onnx", cache_dir=tmp_path)
+    fp32 = enc.backend.path
+    quantize_int8(fp32, tmp_path / "shipped.onnx")
+    quantize_int8(fp32, tmp_path / "fused.onnx", fusions=(fusion,))
+    model = onnx.load(str(tmp_path / "fused.onnx"))
+    if op is not None:
+        assert op in {n.op_type for n in model.graph.node}
+    enc.backend = OnnxBackend(tmp_path / "shipped.onnx", "onnx-int8")
+    want = enc.encode(TEXTS, batch_size=4)
+    enc.backend = OnnxBackend(tmp_path / "fused.onnx", "onnx-int8")
+    got = enc.encode(TEXTS, batch_size=4)
+    assert np.abs(got - want).max() <= 1e-4
+    alone = np.stack([enc.encode([t])[0] for t in TEXTS])
+    assert np.abs(enc.encode(TEXTS[::-1], batch_size=32)[::-1] - alone).max() <= 1e-6
+
+
+def test_unknown_fusion_is_refused(tmp_path):
+    from sentvec.backends.onnx_quantize import quantize_int8
+    from sentvec.errors import InvalidChoiceError
+
+    _one_matmul_graph(np.ones((4, 4), dtype=np.float32), tmp_path / "f.onnx")
+    with pytest.raises(InvalidChoiceError, match="skip-layernorm"):
+        quantize_int8(tmp_path / "f.onnx", tmp_path / "q.onnx", fusions=("skipln",))
