@@ -145,37 +145,15 @@ def test_bad_limits_are_refused():
         BatchQueue(lambda t: expected(t), max_queued=0)
 
 
-def test_split_encode_runs_replicas_at_once_and_keeps_input_order():
-    """A merged batch split by length across two replicas: rows come back in input order, equal
-    to one replica encoding everything; both replicas work, at the same time."""
-    from sentvec.server.models import SplitEncode, split_by_length
+def test_workers_are_onnx_lanes_sharing_the_cores():
+    from sentvec.backends.onnx_backend import physical_cores
+    from sentvec.server.settings import Settings
 
-    running, most, used = 0, 0, set()
-    lock = threading.Lock()
-
-    class Replica:
-        def __init__(self, name):
-            self.name = name
-
-        def encode(self, texts, **_):
-            nonlocal running, most
-            with lock:
-                running += 1
-                most = max(most, running)
-                used.add(self.name)
-            time.sleep(0.05)
-            with lock:
-                running -= 1
-            return expected(texts)
-
-    texts = [f"{chr(97 + i % 26)}{'z' * ((i * 37) % 50)}" for i in range(33)]
-    split = SplitEncode([Replica("a"), Replica("b")], batch_size=8)
-    np.testing.assert_array_equal(split(texts), expected(texts))
-    split.close()
-    assert used == {"a", "b"} and most == 2
-    parts = split_by_length(texts, 2)
-    assert sorted(i for p in parts for i in p) == list(range(33))  # each text once
-    longest_first = max(len(texts[i]) for i in parts[0])
-    assert all(len(texts[i]) >= longest_first for i in parts[1])  # runs of the sorted order
-    sums = [sum(len(texts[i]) for i in p) for p in parts]
-    assert abs(sums[0] - sums[1]) <= max(len(t) for t in texts)  # about equal work
+    cores = physical_cores()
+    assert Settings(backend="onnx-int8").backend_options() == {"threads": cores, "lanes": cores}
+    assert Settings(backend="onnx", workers=1).backend_options() == {"threads": cores, "lanes": 1}
+    assert Settings(backend="onnx", workers=cores + 2).backend_options() == {
+        "threads": cores + 2,
+        "lanes": cores + 2,
+    }
+    assert Settings(backend="torch", workers=4).backend_options() == {}

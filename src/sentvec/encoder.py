@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 LongText = Literal["truncate", "error", "chunk"]
 LONG_TEXT_POLICIES = ("truncate", "error", "chunk")
 PROGRESS_MIN_TEXTS = 1000  # show a progress bar by default from this many texts on
+LANE_MIN_TOKENS = 64  # a lone batch is cut across lanes from this many tokens per lane on
 
 
 class Encoder:
@@ -53,6 +54,8 @@ class Encoder:
         self.tokenizer = tokenizer
         self.backend = backend
         self.name = name or str(spec.transformer_path)
+        self._pool: Any = None  # threads that feed the backend's lanes, made on first use
+        self._pool_size = 0
 
     @classmethod
     def load(
@@ -265,7 +268,8 @@ class Encoder:
         """Embed token sequences in length-sorted batches; return them in input order.
 
         A backend with ``lanes`` > 1 (onnx) runs that many batches at once, each on its own
-        session; fewer batches than lanes are cut into smaller ones so every lane has work."""
+        session; fewer batches than lanes are cut into smaller ones so every lane has work,
+        unless the texts are too few to pay for it (a query or two stays on one session)."""
         from collections import deque
         from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -276,7 +280,7 @@ class Encoder:
         out = np.empty((len(seqs), self.dim), dtype=np.float32)
         batches = plan_batches([len(s) for s in seqs], batch_size, max_tokens)
         lanes = int(getattr(self.backend, "lanes", 1))
-        if lanes > 1 and len(batches) < lanes:
+        if lanes > 1 and len(batches) < lanes and sum(map(len, seqs)) >= LANE_MIN_TOKENS * lanes:
             batches = [part for b in batches for part in np.array_split(b, lanes) if len(part)]
 
         def embed(idx: np.ndarray) -> np.ndarray:
@@ -291,17 +295,24 @@ class Encoder:
                     out[idx] = embed(idx)
                     bar.update(len(idx))
                 return out
-            with ThreadPoolExecutor(lanes, thread_name_prefix="sentvec-lane") as pool:
-                running: deque[tuple[np.ndarray, Future[np.ndarray]]] = deque()
+            if self._pool_size != lanes:
+                self._pool = ThreadPoolExecutor(lanes, thread_name_prefix="sentvec-lane")
+                self._pool_size = lanes
+            running: deque[tuple[np.ndarray, Future[np.ndarray]]] = deque()
+            try:
                 for idx in batches:  # at most two batches per lane in flight: bounded memory
-                    running.append((idx, pool.submit(embed, idx)))
+                    running.append((idx, self._pool.submit(embed, idx)))
                     if len(running) >= 2 * lanes:
                         done, future = running.popleft()
                         out[done] = future.result()
                         bar.update(len(done))
-                for done, future in running:
+                while running:
+                    done, future = running.popleft()
                     out[done] = future.result()
                     bar.update(len(done))
+            finally:
+                for _, future in running:  # an error (or Ctrl-C): drop what has not started
+                    future.cancel()
         return out
 
     def __repr__(self) -> str:

@@ -81,9 +81,9 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 min=1,
                 max=64,
-                help="Copies of each model; a merged batch is split across them and runs on all "
-                "at once [default: one single-threaded copy per physical core for onnx backends, "
-                "1 for torch].",
+                help="onnx sessions per model (lanes); the passes of a merged batch run on all "
+                "at once [default: one single-threaded session per physical core; ignored by "
+                "torch].",
             ),
         ] = None,
         encode_batch_size: Annotated[

@@ -56,10 +56,9 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
         if encoders is not None:
             loaded: dict[str, Any] = dict(encoders)
         else:
-            workers, threads = settings.worker_plan()
-            options = {} if threads is None else {"threads": threads}
+            options = settings.backend_options()
             loaded = {
-                name: [load(path, backend=settings.backend, **options) for _ in range(workers)]
+                name: load(path, backend=settings.backend, **options)
                 for name, path in settings.models.items()
             }
         for name, enc in loaded.items():

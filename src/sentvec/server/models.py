@@ -1,10 +1,8 @@
-"""The served models: each an :class:`Encoder` (plus replicas, one per worker) with its own
-batching queue."""
+"""The served models: each an :class:`Encoder` with its own batching queue."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -76,7 +74,8 @@ def encode_fn(encoder: Encoder, batch_size: int = 64) -> Callable[[list[str]], n
     """What the queue calls: plain :meth:`Encoder.encode` (prompts are already applied).
 
     ``encode`` sorts a merged batch by length and runs it in forward passes of
-    ``batch_size`` texts, so short texts are not padded to the longest of the batch.
+    ``batch_size`` texts, so short texts are not padded to the longest of the batch; with an
+    onnx backend the passes run side by side, one per lane (a single-threaded session per core).
     """
 
     def run(texts: list[str]) -> np.ndarray:
@@ -85,77 +84,10 @@ def encode_fn(encoder: Encoder, batch_size: int = 64) -> Callable[[list[str]], n
     return run
 
 
-class SplitEncode:
-    """A merged batch split across replicas of one model, run at once, one thread each.
-
-    On a CPU, one single-threaded onnxruntime session per core encodes the small batches a
-    server sees faster than one session on all cores (no hand-off between threads per
-    operator). The texts are sorted by length and cut into contiguous runs of about equal
-    characters, so every replica gets similar-length texts and they finish together; the rows
-    come back in input order.
-    """
-
-    def __init__(self, replicas: Sequence[Encoder], batch_size: int) -> None:
-        """:param replicas: copies of one model (same weights), each with its own session.
-        :param batch_size: texts per forward pass inside each replica's share."""
-        self.runs = [encode_fn(e, batch_size) for e in replicas]
-        self.pool = ThreadPoolExecutor(len(replicas), thread_name_prefix="sentvec-replica")
-
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        parts = split_by_length(texts, len(self.runs))
-        if len(parts) == 1:
-            return self.runs[0](texts)
-        futures = [
-            self.pool.submit(run, [texts[i] for i in part])
-            for run, part in zip(self.runs, parts, strict=False)
-        ]
-        out: np.ndarray | None = None
-        for part, future in zip(parts, futures, strict=True):
-            vectors = future.result()
-            if out is None:
-                out = np.empty((len(texts), vectors.shape[1]), dtype=vectors.dtype)
-            out[part] = vectors
-        assert out is not None
-        return out
-
-    def close(self) -> None:
-        """Stop the threads."""
-        self.pool.shutdown(wait=False, cancel_futures=True)
-
-
-def split_by_length(texts: Sequence[str], n: int) -> list[list[int]]:
-    """Indices of ``texts`` in at most ``n`` runs of about equal total length, each a run of
-    the length-sorted order (so each run pads little).
-
-    >>> split_by_length(["aaaa", "b", "cc", "ddd"], 2)
-    [[1, 2, 3], [0]]
-    """
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    n = max(1, min(n, len(texts)))
-    total = sum(len(t) for t in texts) or 1
-    parts: list[list[int]] = [[] for _ in range(n)]
-    done = 0
-    for i in order:
-        size = len(texts[i])
-        parts[min(n - 1, (2 * done + size) * n // (2 * total))].append(i)  # by its midpoint
-        done += size
-    return [p for p in parts if p]
-
-
-def serve_model(
-    name: str, encoder: Encoder | Sequence[Encoder], settings: Settings, hook: BatchHook
-) -> ServedModel:
-    """Wrap an encoder (or several replicas of one model: a worker each) with a queue
-    configured from ``settings``."""
-    replicas = [encoder] if not isinstance(encoder, Sequence) else list(encoder)
-    encoder = replicas[0]
-    embed = (
-        SplitEncode(replicas, settings.encode_batch_size)
-        if len(replicas) > 1
-        else encode_fn(encoder, settings.encode_batch_size)
-    )
+def serve_model(name: str, encoder: Encoder, settings: Settings, hook: BatchHook) -> ServedModel:
+    """Wrap an encoder with a queue configured from ``settings``."""
     queue = BatchQueue(
-        embed,
+        encode_fn(encoder, settings.encode_batch_size),
         max_batch_tokens=settings.max_batch_tokens,
         max_wait_s=settings.max_wait_ms / 1000,
         max_queued=settings.max_queued,

@@ -23,11 +23,10 @@ class Settings:
     :param cors_origins: origins allowed by CORS; empty: no CORS headers at all.
     :param collections: where the collections served under ``/collections`` live: a folder
         (LanceDB) or a ``postgresql://`` URI (None: ``$SENTVEC_HOME/collections``).
-    :param workers: copies of each model, each with ``cores / workers`` threads; a merged
-        batch is split by length across them and runs on all at once. None: one per physical
-        core for the onnx backends (a single-threaded onnxruntime session per core beats one
-        session on all cores for the small batches a server sees), 1 for torch (its thread
-        pool is per process).
+    :param workers: onnx sessions per model (lanes), sharing the cores; the passes of a merged
+        batch run on all of them at once. None: one single-threaded session per physical core
+        (beats one session on all cores for the small batches a server sees). Ignored by
+        torch (its thread pool is per process).
     :param encode_batch_size: texts per forward pass inside a merged batch (sorted by length,
         so each pass pads little).
     :param max_batch_tokens: token budget of one merged model call.
@@ -68,15 +67,16 @@ class Settings:
                 f"encode_batch_size must be >= 1, got {self.encode_batch_size}. Fix: pass 8."
             )
 
-    def worker_plan(self) -> tuple[int, int | None]:
-        """(workers, threads per worker) for this backend; threads None: the backend's default."""
+    def backend_options(self) -> dict[str, int]:
+        """What the backend is loaded with: for onnx, ``workers`` lanes (single-threaded
+        sessions running passes side by side) sharing the cores; nothing for torch (its thread
+        pool is per process)."""
         if not self.backend.startswith("onnx"):
-            return 1, None
+            return {}
         from sentvec.backends.onnx_backend import physical_cores
 
-        cores = physical_cores()
-        workers = self.workers or cores
-        return workers, max(1, cores // workers)
+        lanes = self.workers or physical_cores()
+        return {"threads": max(physical_cores(), lanes), "lanes": lanes}
 
     def check_host(self) -> None:
         """Refuse a non-loopback bind address unless an API key is set."""
