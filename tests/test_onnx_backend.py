@@ -92,7 +92,9 @@ def test_lanes_run_batches_at_once_in_input_order(make_st_model, tmp_path, lanes
 
 
 def test_a_query_or_two_stays_on_one_session(make_st_model, tmp_path):
-    enc = sentvec.load(make_st_model("mean"), backend="onnx", cache_dir=tmp_path, threads=2, lanes=2)
+    enc = sentvec.load(
+        make_st_model("mean"), backend="onnx", cache_dir=tmp_path, threads=2, lanes=2
+    )
     enc.encode(["How do I reset my password?", "I forgot my password"])
     assert enc.backend._opened == 1  # a second session would cost start-up time for nothing
 
