@@ -120,7 +120,7 @@ def fit_texts(data: Path, seed: int = 0) -> list[str]:
     """Unlabelled training text for the recipe, deduplicated, in a fixed order.
 
     :param data: the shared data folder. :param seed: passage and span sampling.
-    :return: the texts (about 80,000).
+    :return: the texts (about 43,500).
     """
     import csv
     import random
@@ -156,48 +156,7 @@ def fit_texts(data: Path, seed: int = 0) -> list[str]:
             row = json.loads(line)
             snli += [row["sentence1"], row["sentence2"]]
     texts = [*wiki, *passages, *spans, *train.sentences1, *train.sentences2, *msrp, *snli]
-    base = list(dict.fromkeys(t for t in texts if t.strip()))
-    return base + _more_fit_texts(data, wiki, set(base))
-
-
-def _more_fit_texts(data: Path, wiki: list[str], seen: set[str]) -> list[str]:
-    """More unlabelled text cut from the same sources (about 36,500 texts): passages and
-    2-8 word spans of the wiki sentences cut at other random places (seeds 1 and 2), 6,000
-    passages of 2-3 random wiki sentences, SNLI test and MSRP validation and test sentences.
-
-    :param data: the shared data folder. :param wiki: the wiki sentences.
-    :param seen: texts already in the list (left out).
-    :return: the new texts, deduplicated, in a fixed order.
-    """
-    import csv
-    import random
-
-    new: list[str] = []
-    for seed in (1, 2):
-        rng = random.Random(seed)
-        i = 0
-        while i < len(wiki):
-            n = rng.randint(2, 5)
-            new.append(" ".join(wiki[i : i + n]))
-            i += n
-        for sentence in wiki:
-            words = sentence.split()
-            if len(words) >= 4:
-                n = rng.randint(2, 8)
-                at = rng.randint(0, max(0, len(words) - n))
-                new.append(" ".join(words[at : at + n]).strip(".,;:()\"'"))
-    rng = random.Random(3)
-    new += [" ".join(rng.sample(wiki, rng.randint(2, 3))) for _ in range(6000)]
-    with open(data / "snli-partial" / "snli_1.0_test.jsonl", encoding="utf8") as f:
-        for line in f:
-            row = json.loads(line)
-            new += [row["sentence1"], row["sentence2"]]
-    for name in ("msr-para-val.tsv", "msr-para-test.tsv"):
-        with open(data / "msrp" / name, encoding="utf8", newline="") as f:
-            rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-            next(rows)
-            new += [t for r in rows if len(r) >= 5 for t in (r[3], r[4])]
-    return [t for t in dict.fromkeys(t for t in new if t.strip()) if t not in seen]
+    return list(dict.fromkeys(t for t in texts if t.strip()))
 
 
 def fit_recipe(static_dir: Path, teacher, out: Path, data: Path) -> Path:
@@ -211,19 +170,14 @@ def fit_recipe(static_dir: Path, teacher, out: Path, data: Path) -> Path:
         return folder
     texts = fit_texts(data)
     (out / "fit-texts.txt").write_text("\n".join(texts) + "\n", encoding="utf8")
-    # the teacher's part is the slow one: vectors are cached by text (any *-targets.npz)
-    known: dict[str, np.ndarray] = {}
-    for cache in sorted(out.glob("*-targets.npz")):
-        z = np.load(cache)
-        known.update(zip((str(t) for t in z["texts"]), z["Y"], strict=True))
-    missing = [t for t in texts if t not in known]
-    if missing:
+    cache = out / "fit-targets.npz"  # the teacher's part is the slow one
+    if cache.exists() and [str(t) for t in np.load(cache)["texts"]] == texts:
+        targets = np.load(cache)["Y"]
+    else:
         t0 = time.perf_counter()
-        vectors = teacher.encode(missing, batch_size=64, normalize=True, show_progress=False)
-        print(f"teacher vectors of {len(missing)} texts: {time.perf_counter() - t0:.0f} s")
-        np.savez(out / f"more{len(known)}-targets.npz", texts=np.asarray(missing), Y=vectors)
-        known.update(zip(missing, vectors, strict=True))
-    targets = np.stack([known[t] for t in texts]).astype(np.float32)
+        targets = teacher.encode(texts, batch_size=64, normalize=True, show_progress=False)
+        print(f"teacher vectors of {len(texts)} texts: {time.perf_counter() - t0:.0f} s")
+        np.savez(cache, texts=np.asarray(texts), Y=targets)
     res = fit_to_teacher(StaticModel.load(static_dir), texts, targets)
     print(
         f"fit: {len(texts)} texts, {res.seconds:.0f} s, held-out cosine to the teacher "
