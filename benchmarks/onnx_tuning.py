@@ -17,6 +17,7 @@ import argparse
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -149,6 +150,21 @@ def threads(n: int, rounds: int) -> None:
         print(f"| {k} | {np.median(rate[k]):.0f} | {[round(x) for x in rate[k]]} |")
 
 
+def alone_vs_batch(enc: Any, one: str, others: list[str]) -> float:
+    """Largest difference between ``one`` encoded alone and inside batches of 2, 8 and 32
+    (at three positions among ``others``)."""
+    alone = enc.encode([one])[0]
+    return float(
+        max(
+            np.abs(
+                enc.encode([*others[k : k + b], one, *others[50 : 50 + k]], batch_size=b)[b] - alone
+            ).max()
+            for b in (2, 8, 32)
+            for k in range(3)
+        )
+    )
+
+
 def int8(n: int, rounds: int) -> None:
     """int8 schemes: batch invariance, top-10 neighbour overlap with fp32, STSb, CPU time.
 
@@ -223,14 +239,7 @@ def int8(n: int, rounds: int) -> None:
     for label, path in graphs.items():
         enc = sentvec.load(backend="onnx", threads=1)
         enc.backend = OnnxBackend(path, label, threads=1)
-        alone = enc.encode([one])[0]
-        diff = max(
-            np.abs(
-                enc.encode([*others[k : k + b], one, *others[50 : 50 + k]], batch_size=b)[b] - alone
-            ).max()
-            for b in (2, 8, 32)
-            for k in range(3)
-        )
+        diff = alone_vs_batch(enc, one, others)
         v = enc.encode(s, show_progress=False)
         nn = topk(v)
         overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(nn, ref_nn, strict=True)])
@@ -324,14 +333,7 @@ def fusions(n: int, rounds: int) -> None:
     print("|---|---|---|---|---|")
     for label in graphs:
         enc = encoders[label][2]
-        alone = enc.encode([one])[0]
-        diff = max(
-            np.abs(
-                enc.encode([*others[k : k + b], one, *others[50 : 50 + k]], batch_size=b)[b] - alone
-            ).max()
-            for b in (2, 8, 32)
-            for k in range(3)
-        )
+        diff = alone_vs_batch(enc, one, others)
         to_ref = np.abs(enc.encode(s, show_progress=False) - ref).max()
         print(
             f"| {label} | {to_ref:.1e} | {diff:.1e} | {np.median(cpu[label]):.2f} "

@@ -491,10 +491,7 @@ def _live(nodes: list[Any], dropped: set[int], outputs: set[str]) -> list[Any]:
 def _bias_adds(model: Any, weights: dict[str, Any]) -> dict[str, tuple[str, Any]]:
     """MatMul output -> (bias name, Add node) where the output's only use adds a constant 1-D
     bias (the Linear layers of a traced transformer)."""
-    uses: dict[str, list[Any]] = {}
-    for node in model.graph.node:
-        for name in node.input:
-            uses.setdefault(name, []).append(node)
+    uses = _uses(model)
     graph_outputs = {o.name for o in model.graph.output}
     out: dict[str, tuple[str, Any]] = {}
     for node in model.graph.node:

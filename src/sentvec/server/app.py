@@ -53,14 +53,11 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
     def load_all() -> None:
         from sentvec.encoder import load
 
-        if encoders is not None:
-            loaded: dict[str, Any] = dict(encoders)
-        else:
-            options = settings.backend_options()
-            loaded = {
-                name: load(path, backend=settings.backend, **options)
-                for name, path in settings.models.items()
-            }
+        options = settings.backend_options()
+        loaded = encoders or {
+            name: load(path, backend=settings.backend, **options)
+            for name, path in settings.models.items()
+        }
         for name, enc in loaded.items():
             st.models[name] = serve_model(name, enc, settings, hook_for(name))
         st.ready = True
@@ -77,9 +74,6 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
                 await task
             for m in st.models.values():
                 await m.queue.close()
-                close = getattr(m.queue.embed, "close", None)
-                if close is not None:
-                    close()
 
     app = FastAPI(
         title="sentvec",
