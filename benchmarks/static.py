@@ -237,7 +237,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "static-bench")
     parser.add_argument("--no-model2vec", action="store_true")
-    parser.add_argument("--news-limit", type=int, default=2000)
+    parser.add_argument("--news-limit", type=int, default=None, help="AG News rows (all)")
     parser.add_argument("--speed", action="store_true", help="the timed part (run under lock)")
     args = parser.parse_args()
     if not args.data.exists():

@@ -245,7 +245,7 @@ def test_fit_to_teacher_without_training_is_the_least_squares_head_folded_in(
     teacher = sentvec.load(make_st_model("mean", normalize=True))
     student = StaticModel.load(static_dir)
     y = teacher.encode(FIT_TEXTS, normalize=True)
-    res = fit_to_teacher(student, FIT_TEXTS, y, FitConfig(epochs=0, holdout=0.0))
+    res = fit_to_teacher(student, FIT_TEXTS, y, FitConfig(epochs=0, holdout=0.0, blend=0.0))
     s = student.encode(FIT_TEXTS).astype(np.float64)  # normalised, as the fit starts
     w, *_ = np.linalg.lstsq(s, y.astype(np.float64), rcond=None)
     raw = StaticModel(student.embeddings, student.tokenizer, normalize=False)
@@ -256,11 +256,48 @@ def test_fit_to_teacher_without_training_is_the_least_squares_head_folded_in(
     got = res.model.encode(TEXTS)
     assert res.model.dim == np.linalg.matrix_rank(student.embeddings)  # nothing lost
     np.testing.assert_allclose(got @ got.T, ref @ ref.T, atol=1e-4)
-    plain = fit_to_teacher(student, FIT_TEXTS, y, FitConfig(epochs=0, holdout=0.0, centre=False))
+    plain = fit_to_teacher(
+        student, FIT_TEXTS, y, FitConfig(epochs=0, holdout=0.0, centre=False, blend=0.0)
+    )
     ref = raw.encode(TEXTS) @ w
     ref /= np.maximum(np.linalg.norm(ref, axis=1, keepdims=True), 1e-12)
     got = plain.model.encode(TEXTS)
     np.testing.assert_allclose(got @ got.T, ref @ ref.T, atol=1e-4)
+
+
+def test_fit_to_teacher_blend_keeps_the_starting_rows_beside_the_fitted_ones(
+    make_st_model, static_dir
+):
+    """Reference: numpy, from the definition. Each text's vector is the concatenation of the
+    least-squares-fitted part and the starting part, each centred on the fit texts' mean
+    and divided by the median length of the fit texts' centred vectors, the second times the
+    blend weight. With room for every direction, the cosines between texts must match."""
+    from sentvec.errors import SentvecError
+    from sentvec.static.tune import FitConfig, fit_to_teacher
+
+    teacher = sentvec.load(make_st_model("mean", normalize=True))
+    student = StaticModel.load(static_dir)
+    y = teacher.encode(FIT_TEXTS, normalize=True)
+    width = 2 * student.dim
+    res = fit_to_teacher(
+        student, FIT_TEXTS, y, FitConfig(epochs=0, holdout=0.0, blend=0.7, dims=width)
+    )
+    w, *_ = np.linalg.lstsq(student.encode(FIT_TEXTS).astype(np.float64), y, rcond=None)
+    raw = StaticModel(student.embeddings, student.tokenizer, normalize=False)
+    parts = []
+    for project, weight in ((w, 1.0), (np.eye(student.dim), 0.7)):
+        fit_vectors = raw.encode(FIT_TEXTS).astype(np.float64) @ project
+        c = fit_vectors.mean(axis=0)
+        length = np.median(np.linalg.norm(fit_vectors - c, axis=1))
+        parts.append(weight * (raw.encode(TEXTS).astype(np.float64) @ project - c) / length)
+    ref = np.concatenate(parts, axis=1)
+    ref[[not ids for ids in student.token_ids(TEXTS)]] = 0
+    ref /= np.maximum(np.linalg.norm(ref, axis=1, keepdims=True), 1e-12)
+    got = res.model.encode(TEXTS)
+    np.testing.assert_allclose(got @ got.T, ref @ ref.T, atol=1e-4)
+    assert res.model.info["fit_to_teacher"]["blend"] == 0.7
+    with pytest.raises(SentvecError, match="blend must be 0 or more, got -1"):
+        fit_to_teacher(student, FIT_TEXTS, y, FitConfig(blend=-1.0))
 
 
 @pytest.mark.slow
@@ -276,9 +313,9 @@ def test_fit_to_teacher_moves_the_vectors_towards_the_teacher(make_st_model, sta
     base = StaticModel.load(static_dir)
     rows = np.random.default_rng(0).normal(size=base.embeddings.shape).astype(np.float32)
     start = StaticModel(rows, base.tokenizer)
-    plain = FitConfig(epochs=0, holdout=0.0, centre=False)
+    plain = FitConfig(epochs=0, holdout=0.0, centre=False, blend=0.0)
     before = fit_to_teacher(start, FIT_TEXTS, y, plain)
-    cfg = FitConfig(epochs=30, lr=3e-3, batch_size=16, holdout=0.0, centre=False)
+    cfg = FitConfig(epochs=30, lr=3e-3, batch_size=16, holdout=0.0, centre=False, blend=0.0)
     res = fit_to_teacher(start, FIT_TEXTS, y, cfg)
     assert res.history[-1] < res.history[0]
 

@@ -46,6 +46,14 @@ def distill(
         ),
     ] = None,
     fit_epochs: Annotated[int, typer.Option(min=1, help="With --fit: passes over the texts.")] = 4,
+    fit_blend: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="With --fit: weight of the data-free rows kept beside the fitted ones "
+            "(0: fitted rows only) [default: 0.5, FitConfig.blend].",
+        ),
+    ] = None,
     evaluate: Annotated[
         bool, typer.Option("--eval", help="Compare the static model with its teacher.")
     ] = False,
@@ -64,7 +72,9 @@ def distill(
     beir: Annotated[
         Path | None, typer.Option(help="BEIR retrieval folder (overrides --eval-data).")
     ] = None,
-    news_limit: Annotated[int, typer.Option(min=10, help="AG News rows to use.")] = 2000,
+    news_limit: Annotated[
+        int | None, typer.Option(min=10, help="AG News rows to use [default: all].")
+    ] = None,
     speed_texts: Annotated[int, typer.Option(min=10, help="Texts per timed run.")] = 2000,
     as_json: JsonOpt = False,
 ) -> None:
@@ -97,7 +107,9 @@ def distill(
             texts,
             show_progress=not as_json,
             fit_texts=fit_texts,
-            fit=FitConfig(epochs=fit_epochs),
+            fit=FitConfig(
+                epochs=fit_epochs, blend=FitConfig.blend if fit_blend is None else fit_blend
+            ),
         )
         folder = static_model.save(out)  # type: ignore[arg-type]
         if not as_json:
@@ -130,7 +142,7 @@ def _read_lines(path: Path | None, option: str) -> list[str] | None:
 
 
 def _eval_files(
-    folder: Path | None, sts: Path | None, beir: Path | None, news_limit: int
+    folder: Path | None, sts: Path | None, beir: Path | None, news_limit: int | None
 ) -> EvalFiles:
     from sentvec.static.report import EvalFiles
 
