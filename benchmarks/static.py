@@ -219,6 +219,80 @@ def cascade_rows(
     return rows
 
 
+def fit_seed_rows(
+    static_dir: Path, out: Path, files: report.EvalFiles, seeds: int
+) -> dict[str, dict[str, float]]:
+    """The recipe fitted again with other seeds (row order and held-out split): how much of a
+    difference between models is the fit's own randomness. Seed 0 is the recipe row."""
+    from sentvec.static.model import StaticModel
+    from sentvec.static.tune import FitConfig, fit_to_teacher
+
+    cache = np.load(out / "fit-targets.npz")
+    texts, targets = [str(t) for t in cache["texts"]], cache["Y"]
+    rows = {}
+    for seed in range(1, seeds):
+        folder = out / f"static-fit-seed{seed}"
+        if not folder.exists():
+            fit = fit_to_teacher(StaticModel.load(static_dir), texts, targets, FitConfig(seed=seed))
+            fit.model.save(folder)
+        rows[f"recipe, fit seed {seed}"] = report.evaluate(sentvec.load(folder), files, None)
+    return rows
+
+
+def msmarco_per_query(encoder, files: report.EvalFiles) -> np.ndarray:
+    """nDCG@10 of each judged query (the benchmark's figure is their mean)."""
+    from sentvec.evaluate.retrieval import ndcg_at_k, read_beir
+
+    data = read_beir(files.beir)
+    doc_ids, q_ids = list(data.corpus), list(data.queries)
+    docs = encoder.encode([data.corpus[d] for d in doc_ids], normalize=True)
+    queries = encoder.encode([data.queries[q] for q in q_ids], normalize=True)
+    top = np.argsort(-(queries @ docs.T), axis=1)[:, :10]
+    return np.array(
+        [
+            ndcg_at_k([doc_ids[i] for i in row], data.qrels[q], 10)
+            for row, q in zip(top, q_ids, strict=True)
+        ]
+    )
+
+
+def noise_report(models: dict[str, object], files: report.EvalFiles, reference: str) -> dict:
+    """How far apart two models must be to be apart: a paired bootstrap over msmarco queries
+    (difference to ``reference``, 95% interval) and AG News V-measure on four quarters of the
+    file (median of the k-means seeds each)."""
+    from sentvec.evaluate.clustering import kmeans, v_measure
+
+    per_query = {name: msmarco_per_query(m, files) for name, m in models.items()}
+    rng = np.random.default_rng(0)
+    n = len(per_query[reference])
+    draws = rng.integers(0, n, (10_000, n))
+    out: dict[str, dict[str, object]] = {}
+    texts, labels = report.read_news(files.news, files.news_classes, files.news_limit)
+    quarter = len(texts) // 4
+    for name, m in models.items():
+        diff = per_query[name] - per_query[reference]
+        boot = diff[draws].mean(axis=1)
+        vectors = m.encode(texts, normalize=True)
+        slices = []
+        for q in range(4):
+            part = slice(q * quarter, (q + 1) * quarter)
+            k = len(files.news_classes)
+            scores = [
+                v_measure(labels[part], kmeans(vectors[part], k, seed=s).tolist())
+                for s in range(report.SEEDS)
+            ]
+            slices.append(round(100 * float(np.median(scores)), 2))
+        out[name] = {
+            f"msmarco minus {reference}": round(100 * float(diff.mean()), 2),
+            "95% interval": [round(100 * float(x), 2) for x in np.percentile(boot, [2.5, 97.5])],
+            "V-measure per quarter": slices,
+        }
+    print(f"\nmsmarco: {n} judged queries; AG News quarters of {quarter} rows")
+    for name, row in out.items():
+        print(f"{name}: {row}")
+    return out
+
+
 def print_table(results: dict[str, dict[str, float]]) -> None:
     metrics = list(dict.fromkeys(m for r in results.values() for m in r))
     print("| model | " + " | ".join(metrics) + " |")
@@ -239,6 +313,7 @@ def main() -> None:
     parser.add_argument("--no-model2vec", action="store_true")
     parser.add_argument("--news-limit", type=int, default=None, help="AG News rows (all)")
     parser.add_argument("--speed", action="store_true", help="the timed part (run under lock)")
+    parser.add_argument("--fit-seeds", type=int, default=5, help="recipe fits to score (seeds)")
     args = parser.parse_args()
     if not args.data.exists():
         sys.exit(f"benchmark data {args.data} is missing (the project's ../shared/data)")
@@ -290,6 +365,23 @@ def main() -> None:
         results["model2vec distill"] = report.evaluate(m2v, files, None)  # type: ignore[arg-type]
     for name, folder in statics.items():
         results[name] = report.evaluate(sentvec.load(folder), files, None)
+    results.update(fit_seed_rows(ours, args.out, files, args.fit_seeds))
+    recipe = [k for k in results if k.startswith(("ours, data-free + fit", "recipe, fit seed"))]
+    if len(recipe) > 1:
+        results[f"recipe, median of fit seeds 0-{len(recipe) - 1}"] = {
+            m: float(np.median([results[k][m] for k in recipe])) for m in results[recipe[0]]
+        }
+    if not args.no_model2vec:
+        noise = noise_report(
+            {
+                "teacher": cached_teacher,
+                "model2vec distill": m2v,
+                "ours, recipe": sentvec.load(fitted),
+            },
+            files,
+            "model2vec distill",
+        )
+        (args.out / "noise.json").write_text(json.dumps(noise, indent=2))
     results.update(cascade_rows(sentvec.load(ours), cached_teacher, files, "data-free", (100,)))
     sizes = (20, 50, 100, 200, 300)
     results.update(cascade_rows(sentvec.load(fitted), cached_teacher, files, "recipe", sizes))

@@ -211,6 +211,12 @@ def test_cli_distill_and_eval(make_st_model, tmp_path):
     assert 0 < sentvec.load(tmp_path / "fit").dim <= min(256, teacher_dim)  # the rows' rank
     info = json.loads((tmp_path / "fit" / "static_config.json").read_text())
     assert info["fit_to_teacher"]["texts"] > 0
+    assert info["fit_to_teacher"]["blend"] == 0.5  # FitConfig's default, as the help says
+    args = ["distill", model, "--out", str(tmp_path / "fit0"), "--fit", str(fit), "--json"]
+    r = CliRunner().invoke(app, [*args, "--fit-blend", "0"])
+    assert r.exit_code == 0, r.output
+    info = json.loads((tmp_path / "fit0" / "static_config.json").read_text())
+    assert info["fit_to_teacher"]["blend"] == 0.0
     sts = tmp_path / "sts.csv"
     rows = [(CORPUS[i], CORPUS[j], (i * 7 + j) % 6) for i in range(6) for j in range(6, 12)]
     sts.write_text("".join(f"g\tf\ty\t{n}\t{s}\t{a}\t{b}\n" for n, (a, b, s) in enumerate(rows)))
