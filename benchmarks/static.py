@@ -239,49 +239,29 @@ def fit_seed_rows(
     return rows
 
 
-def msmarco_per_query(encoder, files: report.EvalFiles) -> np.ndarray:
-    """nDCG@10 of each judged query (the benchmark's figure is their mean)."""
-    from sentvec.evaluate.retrieval import ndcg_at_k, read_beir
-
-    data = read_beir(files.beir)
-    doc_ids, q_ids = list(data.corpus), list(data.queries)
-    docs = encoder.encode([data.corpus[d] for d in doc_ids], normalize=True)
-    queries = encoder.encode([data.queries[q] for q in q_ids], normalize=True)
-    top = np.argsort(-(queries @ docs.T), axis=1)[:, :10]
-    return np.array(
-        [
-            ndcg_at_k([doc_ids[i] for i in row], data.qrels[q], 10)
-            for row, q in zip(top, q_ids, strict=True)
-        ]
-    )
-
-
 def noise_report(models: dict[str, object], files: report.EvalFiles, reference: str) -> dict:
     """How far apart two models must be to be apart: a paired bootstrap over msmarco queries
     (difference to ``reference``, 95% interval) and AG News V-measure on four quarters of the
     file (median of the k-means seeds each)."""
-    from sentvec.evaluate.clustering import kmeans, v_measure
+    from sentvec.evaluate.retrieval import RetrievalEvaluator
 
-    per_query = {name: msmarco_per_query(m, files) for name, m in models.items()}
+    retrieval = RetrievalEvaluator.from_folder(files.beir)
+    per_query = {
+        name: np.array(retrieval.per_query(m)["ndcg@10"])  # type: ignore[arg-type]
+        for name, m in models.items()
+    }
     rng = np.random.default_rng(0)
     n = len(per_query[reference])
     draws = rng.integers(0, n, (10_000, n))
     out: dict[str, dict[str, object]] = {}
     texts, labels = report.read_news(files.news, files.news_classes, files.news_limit)
-    quarter = len(texts) // 4
+    quarter, k = len(texts) // 4, len(files.news_classes)
     for name, m in models.items():
         diff = per_query[name] - per_query[reference]
         boot = diff[draws].mean(axis=1)
-        vectors = m.encode(texts, normalize=True)
-        slices = []
-        for q in range(4):
-            part = slice(q * quarter, (q + 1) * quarter)
-            k = len(files.news_classes)
-            scores = [
-                v_measure(labels[part], kmeans(vectors[part], k, seed=s).tolist())
-                for s in range(report.SEEDS)
-            ]
-            slices.append(round(100 * float(np.median(scores)), 2))
+        vectors = m.encode(texts, normalize=True)  # type: ignore[attr-defined]
+        parts = [slice(q * quarter, (q + 1) * quarter) for q in range(4)]
+        slices = [round(100 * report.clustering_score(vectors[p], labels[p], k), 2) for p in parts]
         out[name] = {
             f"msmarco minus {reference}": round(100 * float(diff.mean()), 2),
             "95% interval": [round(100 * float(x), 2) for x in np.percentile(boot, [2.5, 97.5])],

@@ -91,6 +91,9 @@ def test_retrieval_evaluator(tmp_path, header):
     ndcg2 = (1 / math.log2(3) + 1 / math.log2(5)) / (1 + 1 / math.log2(3))
     assert got["retrieval_ndcg@10"] == pytest.approx((1 + ndcg2) / 2)
     assert got["retrieval_map@100"] == pytest.approx((1 + (1 / 2 + 2 / 4) / 2) / 2)
+    per = RetrievalEvaluator(data).per_query(TableEncoder(table))  # the same, query by query
+    assert per["ndcg@10"] == pytest.approx([1, ndcg2])
+    assert per["mrr@10"] == pytest.approx([1, 1 / 2])
 
 
 def test_retrieval_bad_qrels_line_names_file_and_line(tmp_path):

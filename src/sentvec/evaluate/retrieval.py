@@ -143,6 +143,12 @@ class RetrievalEvaluator:
         return cls(read_beir(folder, split), name)
 
     def __call__(self, encoder: Encoder) -> dict[str, float]:
+        n = max(len(self.data.queries), 1)
+        return {f"{self.name}_{k}": sum(v) / n for k, v in self.per_query(encoder).items()}
+
+    def per_query(self, encoder: Encoder) -> dict[str, list[float]]:
+        """Each metric for each query, in the order of ``data.queries`` (for paired
+        comparisons between models; :meth:`__call__` reports their means)."""
         doc_ids = list(self.data.corpus)
         query_ids = list(self.data.queries)
         docs = encoder.encode(
@@ -156,16 +162,15 @@ class RetrievalEvaluator:
             prompt=self.query_prompt,
         )
         _, idx = top_k(queries, docs, k=100, metric=encoder.spec.similarity)  # (q, 100)
-        sums = dict.fromkeys(
-            ("mrr@10", "ndcg@10", "recall@1", "recall@10", "recall@100", "map@100"), 0.0
-        )
+        scores: dict[str, list[float]] = {
+            k: [] for k in ("mrr@10", "ndcg@10", "recall@1", "recall@10", "recall@100", "map@100")
+        }
         for row, qid in zip(idx, query_ids, strict=True):
             ranked = [doc_ids[i] for i in row]
             rel = self.data.qrels[qid]
-            sums["mrr@10"] += mrr_at_k(ranked, rel, 10)
-            sums["ndcg@10"] += ndcg_at_k(ranked, rel, 10)
+            scores["mrr@10"].append(mrr_at_k(ranked, rel, 10))
+            scores["ndcg@10"].append(ndcg_at_k(ranked, rel, 10))
             for k in (1, 10, 100):
-                sums[f"recall@{k}"] += recall_at_k(ranked, rel, k)
-            sums["map@100"] += map_at_k(ranked, rel, 100)
-        n = max(len(query_ids), 1)
-        return {f"{self.name}_{k}": v / n for k, v in sums.items()}
+                scores[f"recall@{k}"].append(recall_at_k(ranked, rel, k))
+            scores["map@100"].append(map_at_k(ranked, rel, 100))
+        return scores

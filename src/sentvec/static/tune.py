@@ -70,7 +70,7 @@ class FitConfig:
     epochs: int = 4
     lr: float = 3e-3  # Adam, for the token rows and the head alike
     batch_size: int = 256
-    dims: int | None = None  # PCA size of the result; None: the student's width (lossless)
+    dims: int | None = None  # PCA size of the result; None: the student's width
     centre: bool = True  # subtract the mean sentence vector of the texts (better on STSb dev)
     blend: float = 0.5  # weight of the starting rows kept beside the fitted ones (0: none)
     holdout: float = 0.05  # share of the texts kept aside to report the fit
@@ -250,7 +250,8 @@ def _centre_and_reduce(
     rows: np.ndarray, sentences: np.ndarray, dims: int, centre: bool
 ) -> np.ndarray:
     """Shift and rotate the folded rows: sentence vectors lose their common mean and are
-    expressed on their principal directions, as few as the rows' rank (so nothing is lost).
+    expressed on their ``dims`` principal directions (nothing is lost when the rows' rank is
+    no larger).
 
     Subtracting the mean sentence vector ``c`` from every row subtracts it from every
     sentence vector (a sentence vector is the mean of its rows). The rows span at most the
@@ -258,8 +259,9 @@ def _centre_and_reduce(
     training sentences' vectors, dot products (so cosines) are kept exactly when ``dims``
     reaches the rank, and the ``dims`` leading directions are kept otherwise.
 
-    :param rows: (vocab, Dt) folded token rows.
-    :param sentences: (n, Dt) the training texts' unnormalised sentence vectors.
+    :param rows: (vocab, W) folded token rows (W: the teacher's width, plus the student's
+        when blended).
+    :param sentences: (n, W) the training texts' unnormalised sentence vectors.
     :param dims: the most output dimensions.
     :param centre: subtract the mean sentence vector.
     :return: (vocab, min(dims, rank)) rows.
@@ -267,10 +269,10 @@ def _centre_and_reduce(
     c = sentences.mean(axis=0) if centre else np.zeros(rows.shape[1])
     shifted = rows - c
     _, sv, vt = np.linalg.svd(shifted, full_matrices=False)
-    basis = vt[: int((sv > 1e-6 * sv[0]).sum())]  # (r, Dt) orthonormal span of the rows
+    basis = vt[: int((sv > 1e-6 * sv[0]).sum())]  # (r, W) orthonormal span of the rows
     inner = (sentences - c) @ basis.T  # (n, r) coordinates of the centred sentences
     spread = inner - inner.mean(axis=0)
     values, vectors = np.linalg.eigh(spread.T @ spread)  # (r, r): every direction, any n
     order = vectors[:, np.argsort(values)[::-1]].T
-    directions = order[: min(dims, len(basis))] @ basis  # (k, Dt), by sentence variance
+    directions = order[: min(dims, len(basis))] @ basis  # (k, W), by sentence variance
     return shifted @ directions.T
