@@ -19,11 +19,20 @@ from store_backends import location, pg_server  # noqa: F401  (fixtures)
 pytest.importorskip("lancedb")
 
 
-def _cmd(store: str, model: Path, file: Path, batch: int = 20) -> list[str]:
+# The killed ingest runs the real CLI with each batch's encoding slowed by 50 ms, so its 50
+# batches take at least 2.5 s whatever the machine: a fast machine once finished all 1,000
+# rows before the test's poll (which opens the collection) saw the first 50.
+_PACED = (
+    "import time, sentvec.encoder as e; encode = e.Encoder.encode; "
+    "e.Encoder.encode = lambda self, *a, **k: (time.sleep(0.05), encode(self, *a, **k))[1]; "
+    "from sentvec.cli import main; main()"
+)
+
+
+def _cmd(store: str, model: Path, file: Path, batch: int = 20, paced: bool = False) -> list[str]:
     return [
         sys.executable,
-        "-m",
-        "sentvec",
+        *(["-c", _PACED] if paced else ["-m", "sentvec"]),
         "index",
         "add",
         "c",
@@ -88,7 +97,10 @@ def test_killed_ingest_resumes_without_duplicates(location, tmp_path, make_st_mo
     file = tmp_path / "rows.jsonl"
     _write(file, n)
     proc = subprocess.Popen(
-        _cmd(location, model, file), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        _cmd(location, model, file, paced=True),
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None and _rows(location) < 50:
