@@ -18,6 +18,7 @@ import sentvec
 from sentvec.bulk import ShardError, encode_to_shards, load_shards, read_manifest
 
 from conftest import CORPUS
+from paced import paced_sentvec
 
 SRC = str(Path(sentvec.__file__).parents[1])
 
@@ -84,9 +85,7 @@ def test_resume_after_kill(make_st_model, tiny_encoder, tmp_path):
     lines = _corpus(tmp_path / "in.txt", 1500)
     out = tmp_path / "shards"
     cmd = [
-        sys.executable,
-        "-m",
-        "sentvec",
+        *paced_sentvec(0.1),  # 30 shards of 50 rows, one encode call each: at least 3 s
         "encode",
         str(tmp_path / "in.txt"),
         "--out",
@@ -114,7 +113,8 @@ def test_resume_after_kill(make_st_model, tiny_encoder, tmp_path):
     proc.wait()
     killed_at = read_manifest(out)["rows"]
     assert 150 <= killed_at < len(lines), "the run finished before it could be killed"
-    cmd[-1] = "64"  # the batch size does not change the vectors, so resume with big batches
+    # the batch size does not change the vectors, so resume unpaced with big batches
+    cmd = [sys.executable, "-m", "sentvec", *cmd[3:-1], "64"]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"{killed_at} resumed" in done.stderr

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sentvec.server import Settings, create_app
+
 from store_backends import location, pg_server  # noqa: F401  (fixtures)
 
 NAME = "tiny"

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 import sentvec
 from sentvec.cli import app
+
 from store_backends import location, pg_server  # noqa: F401  (fixtures)
 
 pytest.importorskip("lancedb")

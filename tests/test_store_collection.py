@@ -16,6 +16,7 @@ from sentvec.store import (
     ModelMismatchError,
     rrf,
 )
+
 from store_backends import location, pg_server  # noqa: F401  (fixtures)
 
 pytest.importorskip("lancedb")

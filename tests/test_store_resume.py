@@ -14,25 +14,17 @@ from pathlib import Path
 import pytest
 
 import sentvec
+
+from paced import paced_sentvec
 from store_backends import location, pg_server  # noqa: F401  (fixtures)
 
 pytest.importorskip("lancedb")
 
 
-# The killed ingest runs the real CLI with each batch's encoding slowed by 50 ms, so its 50
-# batches take at least 2.5 s whatever the machine: a fast machine once finished all 1,000
-# rows before the test's poll (which opens the collection) saw the first 50.
-_PACED = (
-    "import time, sentvec.encoder as e; encode = e.Encoder.encode; "
-    "e.Encoder.encode = lambda self, *a, **k: (time.sleep(0.05), encode(self, *a, **k))[1]; "
-    "from sentvec.cli import main; main()"
-)
-
-
 def _cmd(store: str, model: Path, file: Path, batch: int = 20, paced: bool = False) -> list[str]:
+    # paced: 50 ms a batch, so the killed run's 50 batches last at least 2.5 s
     return [
-        sys.executable,
-        *(["-c", _PACED] if paced else ["-m", "sentvec"]),
+        *(paced_sentvec(0.05) if paced else [sys.executable, "-m", "sentvec"]),
         "index",
         "add",
         "c",
