@@ -84,19 +84,9 @@ def test_resume_after_kill(make_st_model, tiny_encoder, tmp_path):
     model = make_st_model("mean", normalize=True)  # the model behind tiny_encoder
     lines = _corpus(tmp_path / "in.txt", 1500)
     out = tmp_path / "shards"
-    cmd = [
-        *paced_sentvec(0.1),  # 30 shards of 50 rows, one encode call each: at least 3 s
-        "encode",
-        str(tmp_path / "in.txt"),
-        "--out",
-        str(out),
-        "--model",
-        str(model),
-        "--shard-size",
-        "50",
-        "--batch-size",
-        "4",
-    ]
+    args = ["encode", str(tmp_path / "in.txt"), "--out", str(out), "--model", str(model)]
+    args += ["--shard-size", "50", "--batch-size", "4"]
+    cmd = [*paced_sentvec(0.1), *args]  # 30 shards of 50 rows, one encode call each: >= 3 s
     env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}  # no spin-waits on 2 cores
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -114,7 +104,7 @@ def test_resume_after_kill(make_st_model, tiny_encoder, tmp_path):
     killed_at = read_manifest(out)["rows"]
     assert 150 <= killed_at < len(lines), "the run finished before it could be killed"
     # the batch size does not change the vectors, so resume unpaced with big batches
-    cmd = [sys.executable, "-m", "sentvec", *cmd[3:-1], "64"]
+    cmd = [sys.executable, "-m", "sentvec", *args[:-1], "64"]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"{killed_at} resumed" in done.stderr

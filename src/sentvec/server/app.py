@@ -53,11 +53,14 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
     def load_all() -> None:
         from sentvec.encoder import load
 
-        options = settings.backend_options()
-        loaded = encoders or {
-            name: load(path, backend=settings.backend, **options)
-            for name, path in settings.models.items()
-        }
+        if encoders is not None:
+            loaded = dict(encoders)
+        else:
+            options = settings.backend_options()
+            loaded = {
+                name: load(path, backend=settings.backend, **options)
+                for name, path in settings.models.items()
+            }
         for name, enc in loaded.items():
             st.models[name] = serve_model(name, enc, settings, hook_for(name))
         st.ready = True

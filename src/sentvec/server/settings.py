@@ -75,8 +75,9 @@ class Settings:
             return {}
         from sentvec.backends.onnx_backend import physical_cores
 
-        lanes = self.workers or physical_cores()
-        return {"threads": max(physical_cores(), lanes), "lanes": lanes}
+        cores = physical_cores()
+        lanes = self.workers or cores
+        return {"threads": max(cores, lanes), "lanes": lanes}
 
     def check_host(self) -> None:
         """Refuse a non-loopback bind address unless an API key is set."""
