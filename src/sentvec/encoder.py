@@ -23,6 +23,7 @@ from sentvec.config import ModelSpec, load_spec, write_spec
 from sentvec.errors import (
     InvalidChoiceError,
     InvalidTextError,
+    SentvecError,
     TextTooLongError,
     TextTypeError,
 )
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 LongText = Literal["truncate", "error", "chunk"]
 LONG_TEXT_POLICIES = ("truncate", "error", "chunk")
+Role = Literal["query", "document"]
+ROLES = ("query", "document")
 PROGRESS_MIN_TEXTS = 1000  # show a progress bar by default from this many texts on
 LANE_MIN_TOKENS = 64  # a lone batch is cut across lanes from this many tokens per lane on
 
@@ -137,6 +140,7 @@ class Encoder:
         *,
         batch_size: int = 32,
         prompt: str | None = None,
+        role: Role | None = None,
         normalize: bool = False,
         long_text: LongText = "truncate",
         max_tokens: int | None = None,
@@ -148,6 +152,10 @@ class Encoder:
         :param batch_size: most texts per forward pass.
         :param prompt: a prompt name from the model config (e.g. ``"query"``) or literal text
             put before every text; default: the model's default prompt, if any.
+        :param role: ``"query"`` or ``"document"``: what the texts are, for models that embed
+            the two differently (E5's ``query: ``/``passage: ``, BGE's query instruction). The
+            model's prompt of that name if it has one, else its default prompt. The one place
+            sentvec decides a search's prompts; not together with ``prompt``.
         :param normalize: L2-normalise the output even if the model does not.
         :param long_text: texts over ``max_seq_length`` tokens are ``"truncate"``-d (one warning
             counts them), refused (``"error"``), or split into overlapping windows whose vectors
@@ -159,6 +167,12 @@ class Encoder:
             depend on the batch size or on the other texts.
         """
         items = _check_texts(texts)
+        if role is not None:
+            if prompt is not None:
+                raise SentvecError(
+                    f"pass prompt= or role=, not both (got prompt={prompt!r}, role={role!r})."
+                )
+            prompt = self.role_prompt(role)
         if long_text not in LONG_TEXT_POLICIES:
             raise InvalidChoiceError("long_text policy", long_text, LONG_TEXT_POLICIES)
         if not items:
@@ -180,6 +194,20 @@ class Encoder:
         if normalize:
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
+
+    def role_prompt(self, role: str) -> str | None:
+        """The prompt name the model uses for a role (``query``/``document``): the model's
+        prompt of that name if it has one, else None (its default prompt applies).
+
+        :raises InvalidChoiceError: for another role.
+        """
+        if role not in ROLES:
+            raise InvalidChoiceError("role", role, ROLES)
+        return role if role in self.spec.prompts else None
+
+    def role_prefix(self, role: str) -> str:
+        """The literal text put before a text of that role (empty for most models)."""
+        return self._prompt(self.role_prompt(role))
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Token ids for training: truncated to ``max_seq_length``, right-padded, input order.
@@ -356,4 +384,4 @@ def _features(ids: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:
     }
 
 
-__all__ = ["LONG_TEXT_POLICIES", "Encoder", "PoolingMode", "load"]
+__all__ = ["LONG_TEXT_POLICIES", "ROLES", "Encoder", "PoolingMode", "Role", "load"]

@@ -30,6 +30,7 @@ from typing import IO, Any, Literal
 from sentvec.errors import SentvecError
 
 TEXT_COLUMNS = ("text", "sentence", "content", "passage", "body", "question")
+ARTICLE_SUFFIXES = (".md", ".markdown", ".html", ".htm")
 FORMATS = ("txt", "jsonl", "csv", "tsv")
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
 _BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
@@ -103,6 +104,40 @@ def check_input_file(path: str | Path, what: str = "input file") -> Path:
     if not path.exists():
         raise SentvecError(f"{what} {str(path)!r} does not exist. Fix: check the path.")
     return path
+
+
+def check_input_path(path: str | Path, what: str = "input") -> Path:
+    """Refuse a missing path; a folder is fine (a folder of Markdown/HTML articles).
+
+    :raises SentvecError: naming the path and the fix.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SentvecError(f"{what} {str(path)!r} does not exist. Fix: check the path.")
+    if path.is_dir():
+        from sentvec.articles import article_files
+
+        if not article_files(path):
+            raise SentvecError(
+                f"{what} {str(path)!r} is a folder with no .md, .markdown, .html or .htm "
+                "articles. Fix: give a folder of articles, or a .txt/.jsonl/.csv/.tsv file."
+            )
+    return path
+
+
+def count_records(path: str | Path) -> int | None:
+    """How many records a file (its lines, a fast upper bound) or folder (its articles)
+    holds, for a progress bar; None if it cannot be told cheaply."""
+    path = Path(path)
+    if path.is_dir() or path.suffix.lower() in ARTICLE_SUFFIXES:
+        from sentvec.articles import article_files
+
+        return len(article_files(path)) if path.is_dir() else 1
+    try:
+        with open(path, "rb") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return None
 
 
 def iter_lines(path: str | Path, encoding: str | None = None) -> Iterator[str]:
@@ -342,7 +377,8 @@ def iter_records(
 ) -> Iterator[Record]:
     """Stream records from a file, one at a time (constant memory).
 
-    :param path: a .txt (one text per line; blank lines skipped), .jsonl, .csv or .tsv file.
+    :param path: a .txt (one text per line; blank lines skipped), .jsonl, .csv or .tsv file;
+        or a Markdown/HTML article, or a folder of them (see :mod:`sentvec.articles`).
     :param text_field: the column/key holding the text (default: the first of
         text, sentence, content, passage, body, question that exists); with ``header=False``
         a 0-based column index (default 0 for a one-column file).
@@ -355,6 +391,11 @@ def iter_records(
     :raises InputFileError: naming file, line and problem for a malformed row.
     """
     path = Path(path)
+    if fmt is None and (path.is_dir() or path.suffix.lower() in ARTICLE_SUFFIXES):
+        from sentvec.articles import iter_articles
+
+        yield from iter_articles(path)
+        return
     kind = detect_format(path, fmt)
     if kind == "txt":  # the fast path: one text per line
         for n, line in enumerate(iter_lines(path, encoding), start=1):

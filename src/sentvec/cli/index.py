@@ -23,9 +23,20 @@ from sentvec.cli._options import (
     TextFieldOpt,
     load_encoder,
 )
+from sentvec.cli._documents import (
+    ChunkTokensOpt,
+    MinScoreOpt,
+    NoChunkOpt,
+    OverlapOpt,
+    PassagesOpt,
+    TitleFieldOpt,
+    chunking,
+    print_hits,
+)
 from sentvec.errors import SentvecError
 
 if TYPE_CHECKING:
+    from sentvec.documents import Chunking
     from sentvec.encoder import Encoder
     from sentvec.store.base import Collection
 
@@ -65,12 +76,19 @@ FilterOpt = Annotated[
     ),
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-FileArg = Annotated[Path, typer.Argument(help="Input: .txt, .jsonl, .csv or .tsv.")]
-BatchOpt = Annotated[int, typer.Option(min=1, help="Rows committed together.")]
+FileArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Input: .txt, .jsonl, .csv or .tsv, or a folder of Markdown/HTML articles."
+    ),
+]
+BatchOpt = Annotated[
+    int, typer.Option(min=1, help="Passages encoded and committed together (whole documents).")
+]
 
 
 def _location(store: str | None) -> str:
-    from sentvec.store.base import default_root
+    from sentvec.store import default_root
 
     return store if store else str(default_root())
 
@@ -95,9 +113,9 @@ def _filters(items: list[str] | None) -> dict[str, Any] | None:
 
 
 def _open(store: str | None, name: str) -> Collection:
-    from sentvec.store.base import Collection
+    from sentvec.store import open_collection
 
-    return Collection.open(_location(store), name)
+    return open_collection(_location(store), name)
 
 
 def _confirm(question: str, yes: bool) -> None:
@@ -125,26 +143,31 @@ def _emit(as_json: bool, data: dict[str, Any], text: str) -> None:
 
 
 def _open_for_write(
-    location: str, name: str, model: str | None, backend: str | None
+    location: str, name: str, model: str | None, backend: str | None, min_score: float | None
 ) -> tuple[Collection, Encoder, bool]:
     """Open (or create) a collection and load its model; refuse a different model.
 
     :return: the collection, the encoder, and whether the collection is new.
     """
-    from sentvec.store.base import Collection
+    from sentvec.store import check_name, collection_exists, for_encoder, open_collection
 
-    if Collection.exists(location, name):
-        col = Collection.open(location, name)
+    check_name(name)  # before anything loads or touches the disk
+    if collection_exists(location, name):
+        col = open_collection(location, name)
         encoder = load_encoder(model or col.meta["model"], backend)
         col.check_model(encoder)
+        if min_score is not None:
+            col.update_meta(min_score=float(min_score))
         return col, encoder, False
     encoder = load_encoder(model, backend)
-    return Collection.for_encoder(location, name, encoder), encoder, True
+    return for_encoder(location, name, encoder, min_score=min_score), encoder, True
 
 
-def _count_lines(path: Path) -> int:
-    with open(path, "rb") as f:
-        return sum(1 for _ in f)
+def _count_documents(path: Path) -> int | None:
+    """Documents in a file (its lines) or folder (its articles), for the progress bar."""
+    from sentvec.io import count_records
+
+    return count_records(path)
 
 
 def _ingest(
@@ -158,27 +181,35 @@ def _ingest(
     batch_size: int,
     upsert: bool,
     as_json: bool,
+    spec: Chunking | None,
+    min_score: float | None,
 ) -> None:
-    from sentvec.io import check_input_file, iter_records
+    from sentvec.io import check_input_path, iter_records
 
-    check_input_file(file)  # before the collection is opened or created
+    check_input_path(file)  # before the collection is opened or created
     location = _location(store)
-    col, encoder, new = _open_for_write(location, name, model, backend)
+    col, encoder, new = _open_for_write(location, name, model, backend, min_score)
     try:
         records = iter_records(file, text_field=text_field, id_field=id_field)
         report = col.add(
-            records, encoder, upsert=upsert, batch_size=batch_size, total=_count_lines(file)
+            records,
+            encoder,
+            upsert=upsert,
+            batch_size=batch_size,
+            total=_count_documents(file),
+            chunking=spec,
         )
     except Exception:
         if new and len(col) == 0:  # a refused first ingest leaves no empty collection behind
             col.drop()
         raise
-    rows = len(col)
+    docs, passages = len(col), col.count_passages()
     _emit(
         as_json,
-        {"name": name, **vars(report), "rows": rows},
+        {"name": name, **vars(report), "documents": docs, "passages_in_all": passages},
         f"{name}: {report.added} added, {report.updated} updated, {report.skipped} "
-        f"skipped (already stored); {rows} rows in all",
+        f"skipped (already stored); {report.passages} passages written; {docs} documents "
+        f"({passages} passages) in all",
     )
 
 
@@ -192,15 +223,25 @@ def index_add(
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
     batch_size: BatchOpt = 256,
+    chunk_tokens: ChunkTokensOpt = None,
+    overlap: OverlapOpt = None,
+    no_chunk: NoChunkOpt = False,
+    title_field: TitleFieldOpt = None,
+    min_score: MinScoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a file's rows to a collection (made on first use). Ids already stored are
-    skipped, so adding a file twice, or re-running a killed ingest, stores each row once;
-    a failed add leaves the collection as it was.
+    """Add a file's documents to a collection (made on first use). Long documents are
+    stored as passages; document ids already stored are skipped, so adding a file twice, or
+    re-running a killed ingest, stores each document once; a failed add leaves the
+    collection as it was.
 
     Example: sentvec index add faq examples/faq.jsonl --store ./collections
     """
-    _ingest(name, file, store, model, backend, text_field, id_field, batch_size, False, as_json)
+    spec = chunking(chunk_tokens, overlap, no_chunk, title_field)
+    _ingest(
+        name, file, store, model, backend, text_field, id_field, batch_size, False, as_json,
+        spec, min_score,
+    )
 
 
 @index_app.command("upsert")
@@ -213,13 +254,23 @@ def index_upsert(
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
     batch_size: BatchOpt = 256,
+    chunk_tokens: ChunkTokensOpt = None,
+    overlap: OverlapOpt = None,
+    no_chunk: NoChunkOpt = False,
+    title_field: TitleFieldOpt = None,
+    min_score: MinScoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a file's rows, replacing stored rows that have the same id.
+    """Add a file's documents, replacing every passage of stored documents that have the
+    same id (one transaction per batch of documents).
 
     Example: sentvec index upsert faq changed.csv
     """
-    _ingest(name, file, store, model, backend, text_field, id_field, batch_size, True, as_json)
+    spec = chunking(chunk_tokens, overlap, no_chunk, title_field)
+    _ingest(
+        name, file, store, model, backend, text_field, id_field, batch_size, True, as_json,
+        spec, min_score,
+    )
 
 
 @index_app.command("search")
@@ -233,40 +284,36 @@ def index_search(
     exact: Annotated[
         bool, typer.Option("--exact", help="Exact search even with an index.")
     ] = False,
+    passages: PassagesOpt = False,
+    min_score: MinScoreOpt = None,
     store: StoreOpt = None,
     model: ModelOpt = None,
     backend: BackendOpt = DEFAULT_BACKEND,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per hit.")] = False,
 ) -> None:
-    """Search a collection with its own model. The score is cosine similarity (for hybrid
-    too, beside the fused rank score), so one threshold works for every mode.
+    """Search a collection with its own model: documents, each shown by its best passage
+    with the answering sentence. The score is cosine similarity (for hybrid too, beside the
+    fused rank score), so one threshold works for every mode.
 
     Example: sentvec index search faq "reset my password" -k 5 --filter category=account
     """
     col = _open(store, name)
     spec = _filters(filters)
     col.filter_node(where, spec)  # a bad filter fails before the model loads
-    encoder = None
-    if mode != "text":
-        encoder = load_encoder(model or col.meta["model"], backend)
+    encoder = load_encoder(model or col.meta["model"], backend)
     for q in query:
         hits = col.search(
-            q, k, where=where, filters=spec, mode=mode, encoder=encoder, exact=exact or None
+            q,
+            k,
+            where=where,
+            filters=spec,
+            mode=mode,
+            encoder=encoder,
+            exact=exact or None,
+            passages=passages,
+            min_score=min_score,
         )
-        if as_json:
-            for rank, h in enumerate(hits, 1):
-                row: dict[str, Any] = {"query": q, "rank": rank, "score": round(h.score, 4)}
-                if h.fused is not None:
-                    row["fused"] = round(h.fused, 4)
-                    row["text_score"] = None if h.text_score is None else round(h.text_score, 4)
-                row.update(id=h.id, text=h.text, **h.metadata)
-                typer.echo(json.dumps(row, ensure_ascii=False))
-            continue
-        typer.echo(f"Query: {q}")
-        for rank, h in enumerate(hits, 1):
-            fused = "" if h.fused is None else f" fused {h.fused:.2f}"
-            typer.echo(f"  {rank}. [{h.score:.3f}{fused}] {h.id}  {h.text}")
-        typer.echo("")
+        print_hits(q, hits, as_json)
 
 
 @index_app.command("delete")
@@ -279,8 +326,8 @@ def index_delete(
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Delete rows by id, or by --where / --filter (says how many rows match and asks
-    first, unless --yes). On LanceDB, `index restore` undoes it.
+    """Delete documents (all their passages) by id, or by --where / --filter (says how
+    many documents match and asks first, unless --yes). On LanceDB, `index restore` undoes it.
 
     Example: sentvec index delete faq --where "category = 'old'" --yes
     """
@@ -292,15 +339,19 @@ def index_delete(
     if where or spec:
         matching = col.count(where, spec) if not ids else len(col.get(ids))
         if matching == 0:
-            _emit(as_json, {"name": name, "deleted": 0, "rows": len(col)}, f"{name}: no rows match")
+            _emit(
+                as_json,
+                {"name": name, "deleted": 0, "documents": len(col)},
+                f"{name}: no documents match",
+            )
             return
-        _confirm(f"delete {matching} of {len(col)} rows from {name!r}?", yes)
+        _confirm(f"delete {matching} of {len(col)} documents from {name!r}?", yes)
     n = col.delete(ids, where, spec)
     undo = f"; undo: sentvec index restore {name} --version {version}" if version else ""
     _emit(
         as_json,
-        {"name": name, "deleted": n, "rows": len(col), "restore_version": version},
-        f"{name}: {n} deleted; {len(col)} rows left{undo if n else ''}",
+        {"name": name, "deleted": n, "documents": len(col), "restore_version": version},
+        f"{name}: {n} deleted; {len(col)} documents left{undo if n else ''}",
     )
 
 
@@ -316,10 +367,14 @@ def index_drop(
     Example: sentvec index drop faq --yes
     """
     col = _open(store, name)
-    rows = len(col)
-    _confirm(f"drop collection {name!r} and its {rows} rows for good?", yes)
+    docs = len(col)
+    _confirm(f"drop collection {name!r} and its {docs} documents for good?", yes)
     col.drop()
-    _emit(as_json, {"name": name, "dropped": True, "rows": rows}, f"{name}: dropped ({rows} rows)")
+    _emit(
+        as_json,
+        {"name": name, "dropped": True, "documents": docs},
+        f"{name}: dropped ({docs} documents)",
+    )
 
 
 @index_app.command("versions")
@@ -328,7 +383,7 @@ def index_versions(
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The kept versions of a collection (LanceDB), newest last, with their row counts.
+    """The kept versions of a collection (LanceDB), newest last, with their sizes.
 
     Example: sentvec index versions faq
     """
@@ -339,7 +394,10 @@ def index_versions(
     if not versions:
         typer.echo(f"{name}: no versions kept (PostgreSQL: use the server's backups)")
     for v in versions:
-        typer.echo(f"{v['version']:>6}  {v['timestamp']}  {v['rows']} rows")
+        typer.echo(
+            f"{v['version']:>6}  {v['timestamp']}  {v['documents']} documents, "
+            f"{v['passages']} passages"
+        )
 
 
 @index_app.command("restore")
@@ -356,11 +414,11 @@ def index_restore(
     """
     col = _open(store, name)
     col.restore(version)
-    rows = len(col)
+    docs = len(col)
     _emit(
         as_json,
-        {"name": name, "restored": version, "rows": rows, "version": col.info()["version"]},
-        f"{name}: restored version {version}; {rows} rows",
+        {"name": name, "restored": version, "documents": docs, "version": col.info()["version"]},
+        f"{name}: restored version {version}; {docs} documents",
     )
 
 
@@ -384,22 +442,32 @@ def index_info(
 
 @index_app.command("list")
 def index_list(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
-    """The collections in the store, with rows and model.
+    """The collections in the store, with their documents, passages and model.
 
     Example: sentvec index list --json
     """
-    from sentvec.store.base import list_collections
+    from sentvec.store import list_collections
 
     location = _location(store)
     out = []
     for name in list_collections(location):
         with _open(location, name) as col:
-            out.append({"name": name, "rows": len(col), "model": col.meta["model"]})
+            out.append(
+                {
+                    "name": name,
+                    "documents": len(col),
+                    "passages": col.count_passages(),
+                    "model": col.meta["model"],
+                }
+            )
     if as_json:
         typer.echo(json.dumps(out))
         return
     for row in out:
-        typer.echo(f"{row['name']}\t{row['rows']} rows\t{row['model']}")
+        typer.echo(
+            f"{row['name']}\t{row['documents']} documents\t{row['passages']} passages"
+            f"\t{row['model']}"
+        )
 
 
 @index_app.command("build")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,8 +20,20 @@ from sentvec.cli._options import (
     require_rows,
 )
 
+from sentvec.cli._documents import (
+    ChunkTokensOpt,
+    MinScoreOpt,
+    NoChunkOpt,
+    OverlapOpt,
+    PassagesOpt,
+    TitleFieldOpt,
+    chunking,
+    print_hits,
+)
+
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
+    from sentvec.store.hits import Hits
 
 
 def knowledge_base_path() -> Path:
@@ -37,7 +48,8 @@ def search(
         typer.Option(
             "--file",
             "-f",
-            help="Search this file (txt/JSONL/CSV) instead of the shipped knowledge base.",
+            help="Search this file (txt/JSONL/CSV) or folder of Markdown/HTML articles "
+            "instead of the shipped knowledge base.",
         ),
     ] = None,
     k: KOpt = 3,
@@ -51,8 +63,15 @@ def search(
     candidates: Annotated[
         int, typer.Option(min=1, help="With --cascade: shortlist size per query.")
     ] = 100,
+    chunk_tokens: ChunkTokensOpt = None,
+    overlap: OverlapOpt = None,
+    no_chunk: NoChunkOpt = False,
+    title_field: TitleFieldOpt = None,
+    passages: PassagesOpt = False,
+    min_score: MinScoreOpt = None,
 ) -> None:
-    """Semantic search: find the entries closest in meaning to each query.
+    """Semantic search: find the documents closest in meaning to each query, each shown by
+    the passage that matches, with the answering sentence.
 
     Example: sentvec search "How do I reset my password?" -k 3
     """
@@ -62,49 +81,40 @@ def search(
     if file is not None:  # read (and check) the file before the model loads
         records = read_records(file, text_field=text_field, id_field=id_field, header=header)
         require_rows(records, file)
+    spec = chunking(chunk_tokens, overlap, no_chunk, title_field)
     encoder = load_encoder(model, backend)
-    if records is None and cascade is None:
-        results = _search_knowledge_base(encoder, query, k)
+    if records is None and cascade is None and spec is None:
+        results = _search_knowledge_base(encoder, query, k, min_score, passages)
     else:
         from sentvec.apps.search import search_records
+        from sentvec.store import default_min_score
         from sentvec.store.kb import kb_records
 
         if records is None:
             records = kb_records(knowledge_base_path())
         first = load_encoder(cascade) if cascade is not None else None
-        results = [
-            [(s, r.id, r.text, r.metadata) for s, r in hits]
-            for hits in search_records(
-                encoder, records, query, k, cascade=first, candidates=candidates
-            )
-        ]
+        minimum = default_min_score(encoder.name) if min_score is None else min_score
+        results = search_records(
+            encoder,
+            records,
+            query,
+            k,
+            cascade=first,
+            candidates=candidates,
+            chunking=spec,
+            min_score=minimum,
+            passages=passages,
+        )
     for q, hits in zip(query, results):
-        if as_json:
-            for rank, (score, rid, text, meta) in enumerate(hits, 1):
-                row = {
-                    "query": q,
-                    "rank": rank,
-                    "score": round(score, 4),
-                    "id": rid,
-                    "text": text,
-                    **meta,
-                }
-                typer.echo(json.dumps(row, ensure_ascii=False))
-            continue
-        typer.echo(f"Query: {q}")
-        for rank, (score, rid, text, meta) in enumerate(hits, 1):
-            title = meta.get("question", text)
-            typer.echo(f"  {rank}. [{score:.3f}] {rid}  {title}")
-            if "answer" in meta:
-                typer.echo(f"       {meta['answer']}")
-        typer.echo("")
+        print_hits(q, hits, as_json)
 
 
 def _search_knowledge_base(
-    encoder: Encoder, queries: list[str], k: int
-) -> list[list[tuple[float, str, str, dict]]]:
+    encoder: Encoder, queries: list[str], k: int, min_score: float | None, passages: bool
+) -> list[Hits]:
     """Search the shipped knowledge base through its cached collection (built on first run);
     without the ``store`` extra (lancedb), encode it in memory each run instead."""
+    from sentvec.store import default_min_score
     from sentvec.store.kb import kb_records, knowledge_base_collection
 
     try:
@@ -112,14 +122,14 @@ def _search_knowledge_base(
     except ImportError:
         from sentvec.apps.search import search_records
 
+        minimum = default_min_score(encoder.name) if min_score is None else min_score
         records = kb_records(knowledge_base_path())
-        return [
-            [(s, r.id, r.text, r.metadata) for s, r in hits]
-            for hits in search_records(encoder, records, queries, k)
-        ]
+        return search_records(
+            encoder, records, queries, k, min_score=minimum, passages=passages
+        )
     col = knowledge_base_collection(encoder, knowledge_base_path())
     return [
-        [(h.score, h.id, h.text, h.metadata) for h in col.search(q, k, encoder=encoder)]
+        col.search(q, k, encoder=encoder, min_score=min_score, passages=passages)
         for q in queries
     ]
 

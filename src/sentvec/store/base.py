@@ -1,86 +1,65 @@
 """What every storage backend shares: the :class:`Collection` interface, the ingest loop
-(encode, write, undo on failure), hits and reciprocal rank fusion.
+(documents cut into passages, encoded, written a whole document at a time, undone on
+failure) and the one search path (vector, text or hybrid passages -> documents -> the
+"no good match" minimum -> the sentence that answers).
 
 A backend subclasses :class:`Collection` and implements its small set of primitives
-(``_write``, ``_stored_ids``, ``_vector_search``, ``_text_search``, ...); everything a user
-calls (:meth:`Collection.add`, :meth:`Collection.search`, ...) lives here once, so both
-backends behave the same and one test suite checks both.
+(``_write``, ``_stored_docs``, ``_vector_search``, ``_text_search``, ...); everything a user
+calls lives here once, so both backends behave the same and one test suite checks both.
+Opening and creating by location is in :mod:`sentvec.store` (this module imports no backend).
 """
 
 from __future__ import annotations
 
-import os
-import re
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from sentvec.documents import Chunker, Chunking, Passage, best_sentences, passage_id
 from sentvec.errors import InvalidChoiceError, SentvecError
 from sentvec.io import Record
 from sentvec.store import filters as flt
-from sentvec.store.errors import MetadataTypeError, ModelMismatchError
+from sentvec.store.columns import check_metadata, coerce
+from sentvec.store.errors import ModelMismatchError
+from sentvec.store.fusion import fuse, group_documents
+from sentvec.store.hits import Hit, Hits
 
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
 
-CORE_COLUMNS = ("id", "text", "vector", "meta")
 SEARCH_MODES = ("vector", "text", "hybrid")
 METRICS = ("cosine", "dot")
-# Past this many rows an approximate index is built after ingest. Measured (BENCHMARKS.md,
+# Past this many passages an approximate index is built after ingest. Measured (BENCHMARKS.md,
 # 2-core CPU, 384-d): exact top-10 takes ~20 ms at 20k rows and ~125-220 ms at 100k.
 AUTO_INDEX_ROWS = 50_000
-RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TYPES = {bool: "bool", int: "int64", float: "float64", str: "string"}
+HYBRID_DEPTH = 50  # passages each ranking contributes to a hybrid search, at least
+OVERFETCH = 4  # passages fetched per wanted document (more are fetched until k documents)
 
 
-def sentvec_home() -> Path:
-    """The user's sentvec folder: ``$SENTVEC_HOME``, else ``~/.cache/sentvec``."""
-    env = os.environ.get("SENTVEC_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "sentvec"
+@runtime_checkable
+class QueryEncoder(Protocol):
+    """What a search needs of a model: its identity and ``encode(texts, role=...)``."""
 
+    name: str
 
-def default_root() -> Path:
-    """Where named collections live by default: ``sentvec_home()/collections``."""
-    return sentvec_home() / "collections"
+    @property
+    def fingerprint(self) -> str: ...
 
-
-def is_postgres(location: str | Path) -> bool:
-    """True when ``location`` is a PostgreSQL URI (``postgresql://`` or ``postgres://``)."""
-    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
-
-
-@dataclass
-class Hit:
-    """One search result.
-
-    ``score`` is always on the scale a user can threshold: cosine (or dot) similarity for
-    vector and hybrid search, the text-match score for text search. Hybrid hits also carry
-    ``fused``: the reciprocal-rank-fusion score scaled to 0..1 (1 = first in both rankings),
-    and ``text_score`` (None when the text search did not find the row).
-    """
-
-    id: str
-    text: str
-    score: float
-    metadata: dict[str, Any] = field(default_factory=dict)
-    fused: float | None = None
-    text_score: float | None = None
+    def encode(self, texts: Any, *, role: Any = None) -> np.ndarray: ...
 
 
 @dataclass
 class IngestReport:
-    """What an ingest did: rows inserted, rows replaced, rows skipped (id already stored)."""
+    """What an ingest did, in documents: inserted, replaced, skipped (id already stored); and
+    the passages it wrote."""
 
     added: int = 0
     updated: int = 0
     skipped: int = 0
+    passages: int = 0
 
 
 @runtime_checkable
@@ -98,27 +77,12 @@ class Store(Protocol):
         where: str | None = None,
         filters: Mapping[str, Any] | None = None,
     ) -> int: ...
-    def search(self, query: str | np.ndarray, k: int = 10, **kw: Any) -> list[Hit]: ...
+    def search(self, text: str | None = None, k: int = 10, **kw: Any) -> Hits: ...
     def count(self, where: str | None = None, filters: Mapping[str, Any] | None = None) -> int: ...
     def info(self) -> dict[str, Any]: ...
     def versions(self) -> list[dict[str, Any]]: ...
     def restore(self, version: int) -> None: ...
     def drop(self) -> None: ...
-
-
-def check_name(name: str) -> str:
-    """A collection name: letters, digits, ``_ - .``, starting with a letter or digit."""
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise SentvecError(
-            f"invalid collection name {name!r}. Fix: use letters, digits, '_', "
-            "'-' or '.', starting with a letter or digit (at most 100)."
-        )
-    return name
-
-
-def prompt_name(encoder: Encoder, name: str) -> str | None:
-    """The model's prompt of that name if it has one (e.g. E5's ``query: ``), else None."""
-    return name if name in encoder.spec.prompts else None
 
 
 def encoder_metric(encoder: Encoder) -> str:
@@ -128,15 +92,16 @@ def encoder_metric(encoder: Encoder) -> str:
 
 
 class Collection(ABC):
-    """A named, persistent collection of texts, ids, metadata and vectors.
+    """A named, persistent collection of documents, stored as passages with their vectors.
 
     Where it lives decides the backend: a folder gives LanceDB (embedded, the default), a
-    ``postgresql://`` URI gives PostgreSQL with pgvector. Open with :meth:`open`, make with
-    :meth:`create` or :meth:`for_encoder`.
+    ``postgresql://`` URI gives PostgreSQL with pgvector. Open one with
+    :func:`sentvec.store.open_collection`, make one with :func:`sentvec.store.for_encoder`.
 
-    >>> col = Collection.for_encoder("./db", "faq", encoder)
-    >>> col.add(records, encoder)               # idempotent: stored ids are skipped
-    >>> col.search("reset password", k=3, encoder=encoder, filters={"category": "account"})
+    >>> col = sentvec.store.for_encoder("./db", "help", encoder)
+    >>> col.add(records, encoder)         # long documents become passages; idempotent by id
+    >>> hits = col.search("reset password", k=3, encoder=encoder)
+    >>> hits[0].title, hits[0].score, hits[0].answer_text
     """
 
     name: str
@@ -144,89 +109,7 @@ class Collection(ABC):
     location: str
     backend: str = ""
 
-    # -- opening (dispatch by location) ---------------------------------------------------------
-
-    @staticmethod
-    def _backend(location: str | Path) -> type[Collection]:
-        if is_postgres(location):
-            from sentvec.store.postgres import PostgresCollection
-
-            return PostgresCollection
-        from sentvec.store.lance import LanceCollection
-
-        return LanceCollection
-
-    @classmethod
-    def create(
-        cls,
-        location: str | Path,
-        name: str,
-        *,
-        dim: int,
-        model: str,
-        fingerprint: str,
-        metric: str = "cosine",
-        extra: dict[str, Any] | None = None,
-        exist_ok: bool = False,
-    ) -> Collection:
-        """Make an empty collection (or open it if ``exist_ok`` and the model matches).
-
-        :param location: a folder (LanceDB) or a ``postgresql://`` URI.
-        :param name: the collection's name.
-        :param dim: vector length.
-        :param model: name of the model that makes the vectors (shown in errors).
-        :param fingerprint: the model's :attr:`Encoder.fingerprint`; other fingerprints are refused.
-        :param metric: ``cosine`` or ``dot``.
-        :param extra: more settings to record (e.g. the hash of the source file).
-        :param exist_ok: open an existing collection instead of failing.
-        :return: the collection.
-        """
-        if metric not in METRICS:
-            raise InvalidChoiceError("collection metric", metric, METRICS)
-        meta = {
-            "name": check_name(name),
-            "model": model,
-            "fingerprint": fingerprint,
-            "dim": int(dim),
-            "metric": metric,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "columns": {},
-            "index": None,
-            **(extra or {}),
-        }
-        backend = cls._backend(location) if cls is Collection else cls
-        col = backend._create(location, name, meta, exist_ok)
-        col._check_fingerprint(model, fingerprint)
-        return col
-
-    @classmethod
-    def open(cls, location: str | Path, name: str) -> Collection:
-        """Open an existing collection.
-
-        :raises CollectionNotFoundError: naming the collections that do exist.
-        """
-        backend = cls._backend(location) if cls is Collection else cls
-        return backend._open(location, check_name(name))
-
-    @classmethod
-    def exists(cls, location: str | Path, name: str) -> bool:
-        """Whether a collection of that name exists at ``location``."""
-        return check_name(name) in list_collections(location)
-
-    @classmethod
-    def for_encoder(cls, location: str | Path, name: str, encoder: Encoder) -> Collection:
-        """Open the collection, or create it for this encoder; refuse another model's vectors."""
-        return cls.create(
-            location,
-            name,
-            dim=encoder.dim,
-            model=encoder.name,
-            fingerprint=encoder.fingerprint,
-            metric=encoder_metric(encoder),
-            exist_ok=True,
-        )
-
-    def check_model(self, encoder: Encoder) -> None:
+    def check_model(self, encoder: Any) -> None:
         """Raise :class:`ModelMismatchError` unless ``encoder`` made this collection's vectors."""
         self._check_fingerprint(encoder.name, encoder.fingerprint)
 
@@ -250,21 +133,27 @@ class Collection(ABC):
     @classmethod
     @abstractmethod
     def _create(
-        cls, location: str | Path, name: str, meta: dict[str, Any], exist_ok: bool
+        cls, location: Any, name: str, meta: dict[str, Any], exist_ok: bool
     ) -> Collection: ...
 
     @classmethod
     @abstractmethod
-    def _open(cls, location: str | Path, name: str) -> Collection: ...
+    def _open(cls, location: Any, name: str) -> Collection: ...
 
     @abstractmethod
-    def _stored_ids(self) -> set[str]:
-        """Every stored id."""
+    def _stored_docs(self) -> set[str]:
+        """Every stored document id."""
 
     @abstractmethod
-    def _write(self, rows: list[Record], vectors: np.ndarray, upsert: bool) -> tuple[int, int]:
-        """Store rows atomically keyed on id (insert-if-absent, or upsert); return
-        (inserted, updated). Safe under concurrent writers."""
+    def _write(
+        self, passages: list[Passage], vectors: np.ndarray, upsert: bool
+    ) -> tuple[int, int, int]:
+        """Store whole documents atomically, one transaction for the batch: insert the
+        documents not stored yet (others are skipped), or with ``upsert`` replace every
+        passage of a stored document. Safe under concurrent writers.
+
+        :return: (documents inserted, documents replaced, passages written).
+        """
 
     @abstractmethod
     def _begin_ingest(self) -> Any:
@@ -275,29 +164,38 @@ class Collection(ABC):
         """Put the collection back as it was at :meth:`_begin_ingest`."""
 
     @abstractmethod
-    def _count(self, node: flt.Node | None) -> int: ...
+    def _count(self, node: flt.Node | None) -> int:
+        """Documents matching ``node`` (all for None)."""
 
     @abstractmethod
-    def _delete(self, node: flt.Node) -> int: ...
+    def _count_passages(self) -> int:
+        """Stored passages."""
+
+    @abstractmethod
+    def _delete(self, node: flt.Node) -> int:
+        """Delete every passage of the documents matching ``node``; return documents deleted."""
 
     @abstractmethod
     def _vector_search(
         self, vector: np.ndarray, k: int, node: flt.Node | None, exact: bool | None
-    ) -> list[Hit]: ...
+    ) -> list[Hit]:
+        """The ``k`` passages nearest the vector, best first."""
 
     @abstractmethod
-    def _text_search(self, text: str, k: int, node: flt.Node | None) -> list[Hit]: ...
+    def _text_search(self, text: str, k: int, node: flt.Node | None) -> list[Hit]:
+        """The ``k`` passages best matching the words of ``text`` (title included)."""
 
     @abstractmethod
-    def _get(self, ids: Sequence[str]) -> list[Hit]: ...
+    def _documents(self, ids: Sequence[str]) -> list[Hit]:
+        """Whole documents (``text`` = the document's text) of these ids."""
 
     @abstractmethod
-    def _vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """The stored vectors of these ids."""
+    def _vectors(self, pids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these passages."""
 
     @abstractmethod
     def _scan(self, batch_size: int = 65536) -> Iterator[tuple[list[str], np.ndarray]]:
-        """Every (ids, vectors) batch of the collection."""
+        """Every (passage keys, vectors) batch of the collection."""
 
     @abstractmethod
     def _save_meta(self) -> None: ...
@@ -328,6 +226,17 @@ class Collection(ABC):
 
     # -- writing --------------------------------------------------------------------------------
 
+    def chunker(self, encoder: Encoder, chunking: Chunking | None = None) -> Chunker:
+        """The chunker for this collection: ``chunking`` if given (then recorded), else the
+        settings the collection recorded, else the defaults for the model."""
+        if chunking is None:
+            recorded = self.meta.get("chunking")
+            chunking = Chunking.from_settings(recorded) if recorded else Chunking()
+        chunker = Chunker(encoder.tokenizer, encoder.max_seq_length, chunking)
+        if self.meta.get("chunking") != chunker.config:
+            self.update_meta(chunking=chunker.config)
+        return chunker
+
     def add(
         self,
         records: Iterable[Record],
@@ -337,48 +246,78 @@ class Collection(ABC):
         batch_size: int = 256,
         total: int | None = None,
         show_progress: bool | None = None,
+        chunking: Chunking | None = None,
     ) -> IngestReport:
-        """Encode and store records, one committed batch at a time.
+        """Cut documents into passages, encode and store them, whole documents at a time.
 
-        Without ``upsert``, ids already stored are skipped before encoding, so adding a file
-        twice, or re-running a killed ingest, stores every row once and encodes it once; each
-        batch is an atomic insert-if-absent keyed on id, so concurrent writers never store an
-        id twice. If the ingest fails (a bad row, a metadata type change, an unreadable
-        file), the collection is put back as it was before the call.
+        Without ``upsert``, documents whose id is stored are skipped before encoding, so
+        adding a file twice, or re-running a killed ingest, stores every document once and
+        encodes it once. Each batch of whole documents is one atomic write (a kill never
+        leaves a document half stored), and concurrent writers never store a document twice.
+        If the ingest fails (a bad row, a metadata type change, an unreadable file), the
+        collection is put back as it was before the call.
 
-        :param records: the rows (e.g. :func:`sentvec.io.iter_records`); streamed.
+        :param records: the documents (e.g. :func:`sentvec.io.iter_records`); streamed. The
+            ``title`` metadata field (see :class:`~sentvec.documents.Chunking`) is embedded
+            with every passage.
         :param encoder: the model; must be the collection's own.
-        :param upsert: replace rows whose id is stored (text, metadata and vector).
-        :param batch_size: rows encoded and committed together.
-        :param total: number of records, for the progress bar.
-        :param show_progress: progress bar; default on from 1,000 rows.
-        :return: counts of added, updated and skipped rows.
+        :param upsert: replace every passage of documents whose id is stored.
+        :param batch_size: passages encoded and committed together (a longer document is
+            committed alone).
+        :param total: number of documents, for the progress bar.
+        :param show_progress: progress bar; default on from 1,000 documents.
+        :param chunking: how documents become passages (default: the collection's recorded
+            settings, else windows sized from the model's ``max_seq_length``).
+        :return: counts of added, updated and skipped documents, and passages written.
         """
         from tqdm.auto import tqdm
 
         self.check_model(encoder)
+        chunker = self.chunker(encoder, chunking)
         report = IngestReport()
-        stored = self._stored_ids()
+        stored = self._stored_docs()
         show = show_progress if show_progress is not None else (total or 0) >= 1000
         state = self._begin_ingest()
+
+        def flush(pending: dict[str, list[Passage]]) -> None:
+            passages = [p for ps in pending.values() for p in ps]
+            vectors = encoder.encode([p.embed_text for p in passages], role="document")
+            added, updated, written = self._write(passages, vectors, upsert)
+            report.added += added
+            report.updated += updated
+            report.skipped += len(pending) - added - updated
+            report.passages += written
+            stored.update(pending)
+            bar.update(len(pending))
+            bar.set_postfix(passages=report.passages, refresh=False)
+
         try:
-            with tqdm(total=total, unit="row", desc=f"index {self.name}", disable=not show) as bar:
-                for batch in _batches(records, batch_size):
-                    rows = _unique(batch, keep_last=upsert)
-                    if not upsert:
-                        rows = [r for r in rows if r.id not in stored]
-                    added = updated = 0
-                    if rows:
-                        self._check_rows(rows)
-                        prompt = prompt_name(encoder, "document")
-                        vectors = encoder.encode([r.text for r in rows], prompt=prompt)
-                        added, updated = self._write(rows, vectors, upsert)
-                        report.added += added
-                        report.updated += updated
-                        stored.update(r.id for r in rows)
-                    # stored before, repeated in the batch, or written meanwhile by another writer
-                    report.skipped += len(batch) - added - updated
-                    bar.update(len(batch))
+            with tqdm(total=total, unit="doc", desc=f"index {self.name}", disable=not show) as bar:
+                pending: dict[str, list[Passage]] = {}
+                size = 0
+                for r in records:
+                    if r.id in pending:
+                        if not upsert:  # the first of two rows with one id wins
+                            report.skipped += 1
+                            bar.update(1)
+                            continue
+                        size -= len(pending.pop(r.id))
+                        report.skipped += 1  # the later row replaces it within the batch
+                        bar.update(1)
+                    elif not upsert and r.id in stored:
+                        report.skipped += 1
+                        bar.update(1)
+                        continue
+                    check_metadata(r.id, r.metadata)
+                    passages = chunker.passages(r)
+                    self._check_passages(passages)
+                    pending[r.id] = passages
+                    size += len(passages)
+                    if size >= batch_size:
+                        flush(pending)
+                        pending, size = {}, 0
+                if pending:
+                    flush(pending)
         except Exception:
             self._undo_ingest(state)
             raise
@@ -386,8 +325,41 @@ class Collection(ABC):
         return report
 
     def upsert(self, records: Iterable[Record], encoder: Encoder, **kw: Any) -> IngestReport:
-        """:meth:`add` with ``upsert=True``: rows whose id is stored are replaced."""
+        """:meth:`add` with ``upsert=True``: documents whose id is stored are replaced."""
         return self.add(records, encoder, upsert=True, **kw)
+
+    def add_passages(
+        self,
+        passages: Sequence[Passage],
+        vectors: np.ndarray,
+        *,
+        upsert: bool = False,
+        refresh: bool = True,
+    ) -> tuple[int, int]:
+        """Store passages whose vectors were made elsewhere (by the collection's model, from
+        each passage's ``embed_text`` as a document): what the HTTP service does after
+        encoding through its batching queue. Every passage of a document must be given.
+
+        :return: (documents inserted, documents replaced).
+        """
+        passages = list(passages)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if len(passages) != len(vectors):
+            raise SentvecError(
+                f"{len(passages)} passages but {len(vectors)} vectors. Fix: one vector each."
+            )
+        if not passages:
+            return 0, 0
+        seen: set[str] = set()
+        for p in passages:
+            if p.doc_id not in seen:
+                check_metadata(p.doc_id, p.metadata)
+                seen.add(p.doc_id)
+        self._check_passages(passages)
+        added, updated, _ = self._write(passages, vectors, upsert)
+        if refresh:
+            self.refresh_indexes()
+        return added, updated
 
     def add_vectors(
         self,
@@ -399,39 +371,41 @@ class Collection(ABC):
         upsert: bool = False,
         refresh: bool = True,
     ) -> int:
-        """Store vectors made elsewhere (they must come from the collection's model).
+        """Store vectors made elsewhere, one passage per document (they must come from the
+        collection's model).
 
-        :param ids: one id per vector. :param vectors: (n, dim) float32.
+        :param ids: one document id per vector. :param vectors: (n, dim) float32.
         :param texts: the texts (default empty). :param metadata: one dict per row.
-        :param upsert: replace stored ids; else stored ids are skipped.
+        :param upsert: replace stored documents; else stored ids are skipped.
         :param refresh: update the text and vector indexes afterwards.
-        :return: rows written (inserted + replaced).
+        :return: documents written (inserted + replaced).
         """
         texts = texts if texts is not None else [""] * len(ids)
         metas = metadata if metadata is not None else [{} for _ in ids]
-        rows = [Record(t, str(i), dict(m)) for i, t, m in zip(ids, texts, metas, strict=True)]
         vectors = np.asarray(vectors, dtype=np.float32)
+        rows = list(zip(map(str, ids), texts, metas, strict=True))
         # one row per id: the last one for upsert, else the first
-        last = {r.id: j for j, r in enumerate(rows)}
-        first: dict[str, int] = {}
-        for j, r in enumerate(rows):
-            first.setdefault(r.id, j)
-        keep = sorted((last if upsert else first).values())
-        rows, vectors = [rows[j] for j in keep], vectors[keep]
-        written = 0
-        if rows:
-            self._check_rows(rows)
-            added, updated = self._write(rows, vectors, upsert)
-            written = added + updated
-        if refresh:
-            self.refresh_indexes()
-        return written
+        pick: dict[str, int] = {}
+        for j, (i, _, _) in enumerate(rows):
+            if upsert or i not in pick:
+                pick[i] = j
+        keep = sorted(pick.values())
+        passages = [
+            Passage(rows[j][0], 0, rows[j][1], 0, len(rows[j][1]), "", dict(rows[j][2]), rows[j][1])
+            for j in keep
+        ]
+        added, updated = self.add_passages(passages, vectors[keep], upsert=upsert, refresh=refresh)
+        return added + updated
 
-    def _check_rows(self, rows: list[Record]) -> None:
+    def _check_passages(self, passages: list[Passage]) -> None:
         """Every typed metadata value must fit its column (checked before anything is written)."""
-        for r in rows:
+        for p in passages[:1]:  # one document's passages share its metadata
             for col, kind in self.meta["columns"].items():
-                coerce(r, col, kind)
+                coerce(p.doc_id, p.metadata, col, kind)
+        for p in passages[1:]:
+            if p.metadata is not passages[0].metadata:
+                for col, kind in self.meta["columns"].items():
+                    coerce(p.doc_id, p.metadata, col, kind)
 
     def delete(
         self,
@@ -439,11 +413,12 @@ class Collection(ABC):
         where: str | None = None,
         filters: Mapping[str, Any] | None = None,
     ) -> int:
-        """Delete rows by id, by a ``where`` condition, or by structured ``filters``.
+        """Delete documents (every passage of each) by id, by a ``where`` condition, or by
+        structured ``filters``.
 
-        :param ids: ids to delete. :param where: one condition, e.g. ``category = 'old'``.
+        :param ids: document ids. :param where: one condition, e.g. ``category = 'old'``.
         :param filters: column -> value (a list means any of them).
-        :return: rows deleted.
+        :return: documents deleted.
         """
         node = self.filter_node(where, filters)
         if ids:
@@ -462,85 +437,169 @@ class Collection(ABC):
         return flt.combine(where, filters, self.filter_columns())
 
     def filter_columns(self) -> dict[str, str]:
-        """Filterable columns and their kinds."""
-        return {"id": "string", "text": "string", **self.meta["columns"]}
+        """Filterable columns and their kinds (``id`` is the document id)."""
+        return {"id": "string", "title": "string", "text": "string", **self.meta["columns"]}
 
     def columns(self) -> list[str]:
         """Columns a filter can use."""
         return list(self.filter_columns())
 
     def count(self, where: str | None = None, filters: Mapping[str, Any] | None = None) -> int:
-        """Rows in the collection, or rows matching a condition."""
+        """Documents in the collection, or documents matching a condition."""
         return self._count(self.filter_node(where, filters))
+
+    def count_passages(self) -> int:
+        """Passages in the collection (what the vector index holds)."""
+        return self._count_passages()
 
     def __len__(self) -> int:
         return self._count(None)
 
     def search(
         self,
-        query: str | np.ndarray,
+        text: str | np.ndarray | None = None,
         k: int = 10,
         *,
+        vector: np.ndarray | Sequence[float] | None = None,
+        mode: str = "vector",
         where: str | None = None,
         filters: Mapping[str, Any] | None = None,
-        mode: str = "vector",
-        encoder: Encoder | None = None,
+        encoder: QueryEncoder | None = None,
         exact: bool | None = None,
-    ) -> list[Hit]:
-        """Top-k rows for one query.
+        passages: bool = False,
+        min_score: float | None = None,
+        highlight: bool = True,
+    ) -> Hits:
+        """The top-k documents for one query, each shown by its best passage.
 
-        :param query: text (needs ``encoder`` for vector/hybrid), or a query vector.
-        :param k: hits.
-        :param where: one condition on id, text and the metadata columns, e.g.
+        :param text: the query's text (a vector here is taken as ``vector``).
+        :param k: documents (or passages, with ``passages``).
+        :param vector: the query's vector, if already encoded (e.g. by the service's queue);
+            else ``encoder`` encodes ``text`` as a query.
+        :param mode: ``vector`` (similarity of meaning), ``text`` (full-text, title and
+            passage) or ``hybrid`` (both, fused by reciprocal rank).
+        :param where: one condition on id, title, text and the metadata columns, e.g.
             ``"category = 'billing' AND year >= 2020"`` (parsed, never pasted as SQL).
         :param filters: structured filters, e.g. ``{"category": "billing"}`` or
             ``{"category": ["billing", "account"]}``; combined with ``where`` by AND.
-        :param mode: ``vector`` (similarity of meaning), ``text`` (full-text) or ``hybrid``
-            (both, fused by reciprocal rank).
-        :param encoder: the collection's model, to embed a text query.
+        :param encoder: the collection's model: encodes a text query, and finds the sentence
+            of each hit's passage that answers (``highlight``).
         :param exact: force exact (True) or approximate (False) vector search; default: the
             index when one is built.
-        :return: hits, best first. ``score`` is cosine (or dot) similarity for vector and
-            hybrid search (so a threshold means the same in both) and the text-match score
-            for text search; hybrid hits also carry ``fused`` (0..1) and ``text_score``.
+        :param passages: return passages (several may come from one document) instead of
+            documents.
+        :param min_score: hits scoring under it are dropped, and an empty result says "no
+            good match" (vector and hybrid; default: the collection's ``min_score``, set per
+            model at creation, see :func:`sentvec.store.default_min_score`). 0 or below keeps
+            every hit.
+        :param highlight: find each hit's answering sentence (needs ``encoder``).
+        :return: :class:`Hits`, best first: ``score`` is cosine (or dot) similarity for
+            vector and hybrid search (a threshold means the same in both) and the text-match
+            score for text search; hybrid hits also carry ``fused`` (0..1) and ``text_score``.
+            An empty result carries its ``reason``.
         """
+        if text is not None and not isinstance(text, str):  # a vector given positionally
+            text, vector = None, text
         if mode not in SEARCH_MODES:
             raise InvalidChoiceError("search mode", mode, SEARCH_MODES)
-        if not isinstance(k, int) or k < 1:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise SentvecError(f"k must be a positive integer, got {k!r}. Fix: pass k >= 1.")
+        k = int(k)
         node = self.filter_node(where, filters)
-        if mode == "text":
-            return self._text_search(_need_text(query, mode), k, node)
-        vector = self._query_vector(query, encoder)
-        if mode == "vector":
-            return self._vector_search(vector, k, node, exact)
-        depth = max(50, 5 * k)
-        vec = self._vector_search(vector, depth, node, exact)
-        txt = self._text_search(_need_text(query, mode), depth, node)
-        return self._fuse(vector, vec, txt, k)
-
-    def _fuse(self, vector: np.ndarray, vec: list[Hit], txt: list[Hit], k: int) -> list[Hit]:
-        """Hybrid hits: ranked by RRF, scored by cosine (computed for text-only hits too)."""
-        fused = rrf([vec, txt], k)
-        cosine = {h.id: h.score for h in vec}
-        text_score = {h.id: h.score for h in txt}
-        missing = [h.id for h in fused if h.id not in cosine]
-        if missing:
-            q = self._normalise(vector[None, :])[0]
-            for i, v in self._vectors(missing).items():
-                cosine[i] = float(v @ q)
-        best = 2.0 / (RRF_K + 1)  # first in both lists
-        return [
-            Hit(
-                h.id,
-                h.text,
-                cosine.get(h.id, float("nan")),
-                h.metadata,
-                fused=round(h.score / best, 6),
-                text_score=text_score.get(h.id),
+        if mode != "vector" and not (text and text.strip()):
+            raise SentvecError(
+                f"{mode} search needs the query's text. Fix: pass the text (with the "
+                "encoder, or its vector), or use mode='vector' with a vector."
             )
-            for h in fused
-        ]
+        q: np.ndarray | None = None
+        if vector is not None:
+            q = self._check_vector(vector)
+        elif mode != "text" or (highlight and encoder is not None):
+            q = self._query_vector(text, encoder, needed=mode != "text")
+        fetch = self._fetcher(mode, text or "", q, node, exact)
+        ranked = fetch(k)[:k] if passages else self._top_documents(fetch, k)
+        hits = self._apply_minimum(ranked, mode, min_score, node)
+        if highlight and encoder is not None and q is not None and hits:
+            self._highlight(hits, q, encoder)
+        return hits
+
+    def _fetcher(
+        self,
+        mode: str,
+        text: str,
+        q: np.ndarray | None,
+        node: flt.Node | None,
+        exact: bool | None,
+    ) -> Callable[[int], list[Hit]]:
+        """A function of n giving the n best passages of the mode."""
+        if mode == "text":
+            return lambda n: self._text_search(text, n, node)
+        assert q is not None  # vector and hybrid always have a query vector here
+        if mode == "vector":
+            return lambda n: self._vector_search(q, n, node, exact)
+
+        def hybrid(n: int) -> list[Hit]:
+            depth = max(HYBRID_DEPTH, n)
+            vec = self._vector_search(q, depth, node, exact)
+            txt = self._text_search(text, depth, node)
+            return fuse(vec, txt, n, lambda pids: self._cosines(q, pids))
+
+        return hybrid
+
+    def _top_documents(self, fetch: Callable[[int], list[Hit]], k: int) -> list[Hit]:
+        """The first k documents of the passage ranking: fetch more passages until k
+        documents are found or the ranking runs out (exact for the max rule)."""
+        n = max(k * OVERFETCH, 20)
+        while True:
+            got = fetch(n)
+            docs = group_documents(got, k)
+            if len(docs) >= k or len(got) < n:
+                return docs
+            n *= 4
+
+    def _apply_minimum(
+        self, ranked: list[Hit], mode: str, min_score: float | None, node: flt.Node | None
+    ) -> Hits:
+        if not ranked:
+            if self._count_passages() == 0:
+                reason = f"collection {self.name!r} is empty"
+            elif node is not None:
+                reason = "no document matches the filters"
+            elif mode == "text":
+                reason = "no passage holds the query's words"
+            else:
+                reason = "nothing was found"
+            return Hits([], reason)
+        best = float(ranked[0].score) if mode != "text" else None
+        minimum = self.meta.get("min_score") if min_score is None else min_score
+        if mode == "text" or minimum is None or minimum <= 0:
+            return Hits(ranked, best=best)
+        kept = [h for h in ranked if h.score >= minimum]
+        if kept:
+            return Hits(kept, best=best)
+        top = max(float(h.score) for h in ranked)
+        return Hits(
+            [],
+            f"no good match: the best passage scored {top:.3f}, under this collection's "
+            f"minimum {minimum:g}. Fix: rephrase the query, or lower the minimum "
+            "(min_score=, --min-score) if weak matches are wanted",
+            best=top,
+        )
+
+    def _highlight(self, hits: list[Hit], q: np.ndarray, encoder: QueryEncoder) -> None:
+        spans = best_sentences(
+            q,
+            [h.text for h in hits],
+            lambda texts: encoder.encode(texts, role="document"),
+            self.meta["metric"],
+        )
+        for h, span in zip(hits, spans, strict=True):
+            if span is not None:
+                h.answer = (h.start + span[0], h.start + span[1])
+
+    def _cosines(self, q: np.ndarray, pids: list[str]) -> dict[str, float]:
+        qn = self._normalise(q[None, :])[0]
+        return {i: float(v @ qn) for i, v in self._vectors(pids).items()}
 
     def _normalise(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
@@ -548,39 +607,62 @@ class Collection(ABC):
             x = x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
         return x
 
-    def _query_vector(self, query: str | np.ndarray, encoder: Encoder | None) -> np.ndarray:
-        if not isinstance(query, str):
-            vector = np.asarray(query, dtype=np.float32).reshape(-1)
-            if vector.shape != (self.meta["dim"],):
-                raise SentvecError(
-                    f"a query vector of length {vector.size} for a {self.meta['dim']}-d "
-                    "collection. Fix: encode the query with the collection's model."
-                )
-            return vector
-        if encoder is None:
+    def _check_vector(self, vector: np.ndarray | Sequence[float]) -> np.ndarray:
+        """A query vector of the collection's length, finite, not all zeros."""
+        try:
+            v = np.asarray(vector, dtype=np.float32).reshape(-1)
+        except (TypeError, ValueError):
             raise SentvecError(
-                "a text query needs the collection's encoder. "
-                "Fix: pass encoder=sentvec.load(...) (or mode='text')."
+                "the query vector is not a list of numbers. Fix: pass the vector the "
+                "collection's model made for the query."
+            ) from None
+        if v.shape != (self.meta["dim"],):
+            raise SentvecError(
+                f"a query vector of length {v.size} for a {self.meta['dim']}-d "
+                "collection. Fix: encode the query with the collection's model."
+            )
+        if not np.isfinite(v).all() or not v.any():
+            raise SentvecError(
+                "the query vector holds NaN, infinity or only zeros, which has no nearest "
+                "passages. Fix: encode the query with the collection's model."
+            )
+        return v
+
+    def _query_vector(
+        self, text: str | None, encoder: QueryEncoder | None, needed: bool = True
+    ) -> np.ndarray | None:
+        if encoder is None or not text:
+            if not needed:
+                return None
+            raise SentvecError(
+                "a text query needs the collection's model to encode it. "
+                "Fix: pass encoder=sentvec.load(...) (or vector=, or mode='text')."
             )
         self.check_model(encoder)
-        return encoder.encode([query], prompt=prompt_name(encoder, "query"))[0]
+        return encoder.encode([text], role="query")[0]
 
     def get(self, ids: Sequence[str]) -> list[Hit]:
-        """The stored rows with these ids (any order; missing ids are left out)."""
-        return self._get([str(i) for i in ids]) if ids else []
+        """The stored documents with these ids, whole (``text`` is the document's text; any
+        order; missing ids are left out)."""
+        return self._documents([str(i) for i in ids]) if ids else []
 
-    def _prepare(self, rows: list[Record], vectors: np.ndarray) -> np.ndarray:
+    def document(self, doc_id: str) -> Hit | None:
+        """One stored document, whole (None if it is not stored)."""
+        got = self._documents([str(doc_id)])
+        return got[0] if got else None
+
+    def _prepare(self, passages: Sequence[Passage], vectors: np.ndarray) -> np.ndarray:
         """Check the shape and normalise for cosine; return float32 vectors."""
         vectors = np.asarray(vectors, dtype=np.float32)
-        if vectors.shape != (len(rows), self.meta["dim"]):
+        if vectors.shape != (len(passages), self.meta["dim"]):
             raise SentvecError(
-                f"vectors of shape {vectors.shape} for {len(rows)} rows of a "
+                f"vectors of shape {vectors.shape} for {len(passages)} passages of a "
                 f"{self.meta['dim']}-d collection. Fix: use the collection's model."
             )
         return self._normalise(vectors)
 
     def exact_top_ids(self, queries: np.ndarray, k: int = 10) -> list[list[str]]:
-        """Exact top-k ids for many queries in one pass over the stored vectors (numpy)."""
+        """Exact top-k passage keys for many queries in one pass over the stored vectors."""
         q = self._normalise(np.atleast_2d(queries))
         best_s = np.full((len(q), 0), -np.inf, dtype=np.float32)
         best_i = np.empty((len(q), 0), dtype=object)
@@ -597,8 +679,8 @@ class Collection(ABC):
         return [list(row) for row in best_i]
 
     def measure_recall(self, sample: int = 100, k: int = 10, seed: int = 0) -> float:
-        """Recall@k of the approximate index against exact search. Queries are the normalised
-        means of two random stored vectors: near the data, but not in it."""
+        """Recall@k of the approximate index against exact search, over passages. Queries are
+        the normalised means of two random stored vectors: near the data, but not in it."""
         rng = np.random.default_rng(seed)
         ids: list[str] = []
         for batch_ids, _ in self._scan():
@@ -610,7 +692,7 @@ class Collection(ABC):
         queries = self._normalise(queries)
         exact = self.exact_top_ids(queries, k)
         hits = sum(
-            len({h.id for h in self._vector_search(q, k, None, False)} & set(e))
+            len({h.passage_id for h in self._vector_search(q, k, None, False)} & set(e))
             for q, e in zip(queries, exact, strict=True)
         )
         return round(hits / (sample * min(k, n)), 4)
@@ -621,90 +703,14 @@ class Collection(ABC):
         self._save_meta()
 
 
-def list_collections(location: str | Path | None = None) -> list[str]:
-    """Names of the collections at ``location`` (default :func:`default_root`)."""
-    if location is not None and is_postgres(location):
-        from sentvec.store.postgres import list_postgres
-
-        return list_postgres(str(location))
-    folder = Path(location) if location is not None else default_root()
-    return sorted(p.name[: -len(".sentvec.json")] for p in folder.glob("*.sentvec.json"))
-
-
-def rrf(lists: Sequence[Sequence[Hit]], k: int, constant: int = RRF_K) -> list[Hit]:
-    """Reciprocal rank fusion: each id scores sum(1 / (constant + rank)) over the lists.
-
-    :param lists: ranked hit lists (rank 1 first). :param k: hits to return.
-    :param constant: the RRF constant (60 in the original paper).
-    :return: fused hits, best first, with the raw fused score in ``score``.
-    """
-    scores: dict[str, float] = {}
-    first: dict[str, Hit] = {}
-    for hits in lists:
-        for rank, hit in enumerate(hits, start=1):
-            scores[hit.id] = scores.get(hit.id, 0.0) + 1.0 / (constant + rank)
-            first.setdefault(hit.id, hit)
-    order = sorted(scores, key=lambda i: -scores[i])[:k]
-    return [Hit(i, first[i].text, scores[i], first[i].metadata) for i in order]
-
-
-def define_columns(rows: Iterable[Record]) -> dict[str, str]:
-    """Typed filter columns from the scalar metadata fields of the first rows."""
-    kinds: dict[str, str] = {}
-    for r in rows:
-        for key, value in r.metadata.items():
-            if key in CORE_COLUMNS or not _FIELD.match(key) or key.upper() in flt._KEYWORDS:
-                continue
-            if value is None:
-                kinds.setdefault(key, "")
-                continue
-            kind = _TYPES.get(type(value), "json")
-            prev = kinds.get(key, "")
-            if prev in ("", kind):
-                kinds[key] = kind
-            elif {prev, kind} == {"int64", "float64"}:
-                kinds[key] = "float64"
-            else:
-                kinds[key] = "json"
-    return {k: v for k, v in kinds.items() if v not in ("", "json")}
-
-
-def coerce(record: Record, column: str, kind: str) -> Any:
-    """The record's value for a typed column, or :class:`MetadataTypeError`."""
-    value = record.metadata.get(column)
-    if value is None:
-        return None
-    if kind == "float64" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if _TYPES.get(type(value)) != kind:
-        raise MetadataTypeError(record.id, column, value, kind)
-    return value
-
-
-def _need_text(query: str | np.ndarray, mode: str) -> str:
-    if not isinstance(query, str):
-        raise SentvecError(
-            f"{mode} search needs the query text, not a vector. "
-            "Fix: pass the text and the encoder, or use mode='vector'."
-        )
-    return query
-
-
-def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    batch: list[Record] = []
-    for r in records:
-        batch.append(r)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _unique(batch: list[Record], keep_last: bool) -> list[Record]:
-    """One record per id within a batch (the last one if ``keep_last``, else the first)."""
-    seen: dict[str, Record] = {}
-    for r in batch:
-        if keep_last or r.id not in seen:
-            seen[r.id] = r
-    return list(seen.values())
+__all__ = [
+    "AUTO_INDEX_ROWS",
+    "METRICS",
+    "SEARCH_MODES",
+    "Collection",
+    "IngestReport",
+    "QueryEncoder",
+    "Store",
+    "encoder_metric",
+    "passage_id",
+]

@@ -34,7 +34,7 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
-_KEYWORDS = {"AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "BETWEEN", "TRUE", "FALSE"}
+KEYWORDS = {"AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "BETWEEN", "TRUE", "FALSE"}
 _COMPARE = {"=", "!=", "<>", "<", "<=", ">", ">="}
 _KIND_OF = {bool: "bool", int: "int64", float: "float64", str: "string"}
 
@@ -61,7 +61,7 @@ def _tokens(where: str, columns: Mapping[str, str]) -> list[tuple[str, Any]]:
             out.append(("value", float(text) if re.search(r"[.eE]", text) else int(text)))
         elif m.group("name") is not None:
             word = m.group("name")
-            if word.upper() in _KEYWORDS:
+            if word.upper() in KEYWORDS:
                 kw = word.upper()
                 if kw in ("TRUE", "FALSE"):
                     out.append(("value", kw == "TRUE"))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from sentvec.errors import SentvecError
 from sentvec.io import Record, read_records
-from sentvec.store.base import Collection, sentvec_home
+from sentvec.store import Collection, for_encoder, sentvec_home
 
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
@@ -27,12 +27,11 @@ def file_hash(path: Path) -> str:
 
 
 def kb_records(path: Path) -> list[Record]:
-    """Knowledge-base rows (id, category, question, answer): question and answer are searched
-    together; the question is kept in the metadata for display."""
-    records = read_records(path)
+    """Knowledge-base rows (id, category, question, answer) as documents: the question is
+    the title (embedded with the text, shown above it), the answer the text."""
+    records = read_records(path, text_field="answer")
     for r in records:
-        r.metadata["question"] = r.text
-        r.text = f"{r.text} {r.metadata.get('answer', '')}".strip()
+        r.metadata["title"] = r.metadata.pop("question", "")
     return records
 
 
@@ -55,10 +54,11 @@ def knowledge_base_collection(encoder: Encoder, path: Path, home: Path | None = 
     root = (home or sentvec_home()) / "kb"
     name = f"{KB_NAME}-{encoder.fingerprint}"
     digest = file_hash(path)
-    col = Collection.for_encoder(root, name, encoder)
-    if col.meta.get("source_hash") not in (None, digest):  # the file changed: start again
-        col.drop()
-        col = Collection.for_encoder(root, name, encoder)
+    col = for_encoder(root, name, encoder)
+    if col.meta.get("source_hash") not in (None, digest) or col.meta.get("kb_layout") != 2:
+        col.drop()  # the file (or how it is stored) changed: start again
+        col = for_encoder(root, name, encoder)
+        col.update_meta(kb_layout=2)
     if col.meta.get("complete") != digest:  # new, changed, or a build was killed: resume
         col.update_meta(source_hash=digest)
         col.add(kb_records(path), encoder)

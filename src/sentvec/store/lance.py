@@ -1,12 +1,13 @@
 """The embedded backend: a collection in a LanceDB folder (the default; no server).
 
-On disk a collection is two things under its folder: ``NAME.lance`` (the LanceDB table:
-``id``, ``text``, ``vector``, ``meta`` (all metadata as JSON) and one typed column per scalar
-metadata field of the first rows, so filters read ``category = 'billing'``) and
-``NAME.sentvec.json`` (which model made the vectors, the metric, the approximate index and
-its measured recall). Every batch is one atomic merge-insert keyed on id (retried on a commit
-conflict), so concurrent writers never store an id twice and a killed ingest loses at most
-the batch in flight. LanceDB keeps every committed version of the table: :meth:`versions`
+On disk a collection is two things under its folder: ``NAME.lance`` (the LanceDB table, one
+row per passage: the columns of :mod:`sentvec.store.columns`) and ``NAME.sentvec.json``
+(which model made the vectors, the metric, the chunking, the approximate index and its
+measured recall). Every batch of whole documents is one atomic merge-insert keyed on the
+passage key (retried on a commit conflict), made under a cross-process lock that also
+checks which documents are stored, so concurrent writers never store a document twice, an
+upsert replaces all of a document's passages in one commit, and a killed ingest loses at
+most the batch in flight, never half a document. LanceDB keeps every committed version of the table: :meth:`versions`
 lists them and :meth:`restore` brings one back (versions older than 7 days are pruned when
 the table is optimised after an ingest).
 """
@@ -24,19 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from sentvec.documents import Passage
 from sentvec.errors import MissingExtraError, SentvecError
-from sentvec.io import Record
 from sentvec.store import filters as flt
-from sentvec.store.base import (
-    AUTO_INDEX_ROWS,
-    CORE_COLUMNS,
-    Collection,
-    Hit,
-    coerce,
-    define_columns,
-    list_collections,
-)
+from sentvec.store.base import AUTO_INDEX_ROWS, Collection
+from sentvec.store.columns import CORE_COLUMNS, LAYOUT, check_name, coerce, define_columns
 from sentvec.store.errors import CollectionNotFoundError, FilterError
+from sentvec.store.hits import Hit
 
 # IVF cells probed per query: recall@10 >= 0.99 at 100k and 1M rows (BENCHMARKS.md: 0.993
 # at 100k, 0.995 at 1M with 1000 cells at 18.8 ms p50; 96 gave 0.991, 64 only 0.974)
@@ -45,6 +40,30 @@ INDEX_TYPE = "IVF_FLAT"
 HNSW_EF = 100  # HNSW candidates per query for the IVF_HNSW types
 _KIND = {"bool": "bool", "int64": "int64", "double": "float64", "string": "string"}
 _RETRIES = 20
+_HIT_COLUMNS = ["pid", "id", "passage", "text", "title", "char_start", "char_end", "meta"]
+# what a collection made before documents (layout 1: one row per text) gets on opening
+_MIGRATE = {
+    "pid": "id",
+    "passage": "CAST(0 AS INT)",
+    "title": "CAST(NULL AS STRING)",
+    "char_start": "CAST(0 AS INT)",
+    "char_end": "CAST(character_length(text) AS INT)",
+    "document": "text",
+}
+
+
+def list_lance(root: Path) -> list[str]:
+    """Names of the collections in a LanceDB folder."""
+    names = (p.name[: -len(".sentvec.json")] for p in root.glob("*.sentvec.json"))
+    return sorted(n for n in names if _valid(n))
+
+
+def _valid(name: str) -> bool:
+    try:
+        check_name(name)
+    except SentvecError:
+        return False
+    return True
 
 
 def _lancedb() -> Any:
@@ -95,7 +114,7 @@ def _retry(action: Any, what: str) -> Any:
 
 
 class LanceCollection(Collection):
-    """A collection in a LanceDB folder. Open it through :class:`Collection`."""
+    """A collection in a LanceDB folder. Open it through :func:`sentvec.store.open_collection`."""
 
     backend = "lancedb"
 
@@ -136,10 +155,24 @@ class LanceCollection(Collection):
         root = Path(location)
         path = root / f"{name}.sentvec.json"
         if not path.exists():
-            raise CollectionNotFoundError(name, str(root), list_collections(root))
+            raise CollectionNotFoundError(name, str(root), list_lance(root))
         col = cls(root, name, json.loads(path.read_text(encoding="utf8")))
+        if col.meta.get("layout", 1) < LAYOUT:
+            col._migrate()
         col._sync_columns()
         return col
+
+    def _migrate(self) -> None:
+        """Give a collection made before documents (one row per text) the passage columns:
+        each stored text becomes a one-passage document with the same id, so every search,
+        filter and delete keeps working; ``index upsert`` re-splits long ones."""
+        with self._write_lock():
+            table = self.table
+            if table is not None and "pid" not in table.schema.names:
+                _retry(lambda: table.add_columns(_MIGRATE), f"migrating {self.name!r}")
+            self.meta["layout"] = LAYOUT
+            self.meta.setdefault("chunking", None)
+            self._save_meta()
 
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
@@ -195,8 +228,14 @@ class LanceCollection(Collection):
         import pyarrow as pa
 
         fields = [
-            pa.field("id", pa.string(), nullable=False),
+            pa.field("pid", pa.string(), nullable=False),
+            pa.field("id", pa.string()),
+            pa.field("passage", pa.int32()),
             pa.field("text", pa.string()),
+            pa.field("title", pa.string()),
+            pa.field("char_start", pa.int32()),
+            pa.field("char_end", pa.int32()),
+            pa.field("document", pa.string()),
             pa.field("vector", pa.list_(pa.float32(), self.meta["dim"])),
             pa.field("meta", pa.string()),
         ]
@@ -205,49 +244,84 @@ class LanceCollection(Collection):
 
     # -- writing --------------------------------------------------------------------------------
 
-    def _write(self, rows: list[Record], vectors: np.ndarray, upsert: bool) -> tuple[int, int]:
-        vectors = self._prepare(rows, vectors)
+    def _write(
+        self, passages: list[Passage], vectors: np.ndarray, upsert: bool
+    ) -> tuple[int, int, int]:
+        vectors = self._prepare(passages, vectors)
         with self._write_lock():
-            return self._write_locked(rows, vectors, upsert)
+            return self._write_locked(passages, vectors, upsert)
 
     def _write_locked(
-        self, rows: list[Record], vectors: np.ndarray, upsert: bool
-    ) -> tuple[int, int]:
+        self, passages: list[Passage], vectors: np.ndarray, upsert: bool
+    ) -> tuple[int, int, int]:
         import pyarrow as pa
 
         if self.table is None:
-            self.meta["columns"] = define_columns(rows)
+            self.meta["columns"] = define_columns(p.metadata for p in passages if p.index == 0)
             self._table = _retry(
                 lambda: self._db.create_table(self.name, schema=self._schema(), exist_ok=True),
                 f"creating collection {self.name!r}",
             )
             self._sync_columns()  # a concurrent writer may have created it first
             self._save_meta()
-            self._check_rows(rows)
-        data: dict[str, Any] = {
-            "id": pa.array([r.id for r in rows], pa.string()),
-            "text": pa.array([r.text for r in rows], pa.string()),
-            "vector": pa.FixedSizeListArray.from_arrays(
-                pa.array(vectors.ravel()), self.meta["dim"]
-            ),
-            "meta": pa.array(
-                [json.dumps(r.metadata, ensure_ascii=False, default=str) for r in rows], pa.string()
-            ),
+            for p in passages:
+                self._check_passages([p])
+        self.table.checkout_latest()
+        docs = list(dict.fromkeys(p.doc_id for p in passages))
+        stored = self._existing(docs)  # checked under the lock: no other writer is between
+        if not upsert:
+            keep = [j for j, p in enumerate(passages) if p.doc_id not in stored]
+            passages, vectors = [passages[j] for j in keep], vectors[keep]
+        new = len([d for d in docs if d not in stored])
+        replaced = len(stored) if upsert else 0
+        if not passages:
+            return 0, 0, 0
+        columns: dict[str, Any] = {
+            "pid": [p.id for p in passages],
+            "id": [p.doc_id for p in passages],
+            "passage": [p.index for p in passages],
+            "text": [p.text for p in passages],
+            "title": [p.title or None for p in passages],
+            "char_start": [p.start for p in passages],
+            "char_end": [p.end for p in passages],
+            "document": [p.document for p in passages],
+            "meta": [json.dumps(p.metadata, ensure_ascii=False, default=str) for p in passages],
         }
         for col, kind in self.meta["columns"].items():
-            data[col] = pa.array([coerce(r, col, kind) for r in rows], _arrow_type(kind))
-        batch = pa.table(data, schema=self._schema())
+            columns[col] = [coerce(p.doc_id, p.metadata, col, kind) for p in passages]
+        schema = self.table.schema
+        data = []
+        for f in schema:
+            if f.name == "vector":
+                data.append(
+                    pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), self.meta["dim"])
+                )
+            else:
+                data.append(pa.array(columns.get(f.name, [None] * len(passages)), f.type))
+        batch = pa.Table.from_arrays(data, schema=schema)
+        gone = [d for d in docs if d in stored] if upsert else []
 
         def merge() -> Any:
-            builder = self.table.merge_insert("id").when_not_matched_insert_all()
+            builder = self.table.merge_insert("pid").when_not_matched_insert_all()
             if upsert:
                 builder = builder.when_matched_update_all()
+            if gone:  # passages of a replaced document that the new version no longer has
+                builder = builder.when_not_matched_by_source_delete(
+                    flt.to_lance(flt.ids_node(gone))
+                )
             return builder.execute(batch)
 
-        self.table.checkout_latest()
         result = _retry(merge, f"writing to collection {self.name!r}")
         self._last_write = int(result.version)
-        return int(result.num_inserted_rows), int(result.num_updated_rows)
+        return new, replaced, len(passages)
+
+    def _existing(self, docs: Sequence[str]) -> set[str]:
+        """Which of these documents are stored."""
+        if self.table is None or not docs:
+            return set()
+        cond = flt.to_lance(("and", [flt.ids_node(docs), ("cmp", "passage", "=", 0)]))
+        got = self.table.search().where(cond).select(["id"]).limit(None).to_arrow()
+        return set(got.column("id").to_pylist())
 
     def _begin_ingest(self) -> Any:
         table = self.table
@@ -270,44 +344,56 @@ class LanceCollection(Collection):
             table.restore(state)
         self._sync_index_meta()
 
-    def _stored_ids(self) -> set[str]:
+    def _stored_docs(self) -> set[str]:
         if self.table is None:
             return set()
-        reader = self.table.search().select(["id"]).limit(None).to_batches(65536)
-        return {i for b in reader for i in b.column("id").to_pylist()}
+        query = self.table.search().where("passage = 0").select(["id"]).limit(None)
+        return {i for b in query.to_batches(65536) for i in b.column("id").to_pylist()}
+
+    def _matching_docs(self, node: flt.Node) -> list[str]:
+        cond = flt.to_lance(node)
+        try:
+            got = self.table.search().where(cond).select(["id"]).limit(None).to_arrow()
+        except (ValueError, RuntimeError, OSError) as e:
+            raise FilterError(cond, self.columns(), str(e)) from None
+        return list(dict.fromkeys(got.column("id").to_pylist()))
 
     def _delete(self, node: flt.Node) -> int:
         if self.table is None:
             return 0
-        n = self._count(node)
-        if n:
-            cond = flt.to_lance(node)
-            with self._write_lock():
+        with self._write_lock():
+            docs = self._matching_docs(node)
+            if docs:  # every passage of each matching document
+                cond = flt.to_lance(flt.ids_node(docs))
                 _retry(lambda: self.table.delete(cond), f"deleting from {self.name!r}")
-        return n
+        return len(docs)
 
     # -- indexes --------------------------------------------------------------------------------
 
     def refresh_indexes(self, auto_index_rows: int | None = AUTO_INDEX_ROWS) -> None:
-        """After writes: full-text index made or updated, files compacted, and an approximate
-        vector index built once the collection reaches ``auto_index_rows`` rows."""
+        """After writes: full-text indexes (passage text and title) made or updated, files
+        compacted, and an approximate vector index built once the collection reaches
+        ``auto_index_rows`` passages."""
         from lancedb.index import FTS
 
         table = self.table
         if table is None:
             return
-        names = {i.index_type for i in table.list_indices()}
-        if "FTS" not in names:
-            _retry(
-                lambda: table.create_index("text", config=FTS(with_position=False), replace=True),
-                "building the text index",
-            )
-        else:
+        have = {c for i in table.list_indices() if i.index_type == "FTS" for c in i.columns}
+        for column in ("text", "title"):
+            if column not in have:
+                _retry(
+                    lambda c=column: table.create_index(
+                        c, config=FTS(with_position=False), replace=True
+                    ),
+                    "building the text index",
+                )
+        if have >= {"text", "title"}:
             _retry(table.optimize, "optimising the table")
         if (
             auto_index_rows is not None
             and self.meta.get("index") is None
-            and len(self) >= auto_index_rows
+            and self._count_passages() >= auto_index_rows
         ):
             self.build_index()
 
@@ -357,10 +443,10 @@ class LanceCollection(Collection):
             from sentvec.errors import InvalidChoiceError
 
             raise InvalidChoiceError("index type", index_type, list(kinds))
-        n = len(self)
+        n = self._count_passages()
         if n < 256:
             raise SentvecError(
-                f"collection {self.name!r} has {n} rows; an approximate index "
+                f"collection {self.name!r} has {n} passages; an approximate index "
                 "needs at least 256 (exact search is fast at this size)."
             )
         hnsw = "HNSW" in index_type
@@ -410,12 +496,11 @@ class LanceCollection(Collection):
         if self.table is None:
             return 0
         if node is None:
-            return int(self.table.count_rows())
-        cond = flt.to_lance(node)
-        try:
-            return int(self.table.count_rows(cond))
-        except (ValueError, RuntimeError, OSError) as e:
-            raise FilterError(cond, self.columns(), str(e)) from None
+            return int(self.table.count_rows("passage = 0"))
+        return len(self._matching_docs(node))
+
+    def _count_passages(self) -> int:
+        return 0 if self.table is None else int(self.table.count_rows())
 
     def _vector_search(
         self, vector: np.ndarray, k: int, node: flt.Node | None, exact: bool | None
@@ -428,7 +513,7 @@ class LanceCollection(Collection):
             .limit(k)
         )
         index = self.meta.get("index")
-        if exact or (exact is None and index is None) or index is None:
+        if exact or index is None:
             q = q.bypass_vector_index()
         else:
             q = q.nprobes(int(index.get("nprobes", NPROBES)))
@@ -446,17 +531,17 @@ class LanceCollection(Collection):
     def _text_search(self, text: str, k: int, node: flt.Node | None) -> list[Hit]:
         if self.table is None or not text.strip():
             return []
-        if not any(i.index_type == "FTS" for i in self.table.list_indices()):
+        have = {c for i in self.table.list_indices() if i.index_type == "FTS" for c in i.columns}
+        if not have >= {"text", "title"}:
             self.refresh_indexes(auto_index_rows=None)
-        q = self.table.search(text, query_type="fts", fts_columns="text").limit(k)
+        q = self.table.search(text, query_type="fts", fts_columns=["title", "text"]).limit(k)
         if node is not None:
             q = q.where(flt.to_lance(node), prefilter=True)
         return [self._hit(r, float(r["_score"])) for r in self._run(q, node, "_score")]
 
     def _run(self, query: Any, node: flt.Node | None, score: str) -> list[dict[str, Any]]:
-        cols = ["id", "text", "meta", score]
         try:
-            return query.select(cols).to_arrow().to_pylist()
+            return query.select([*_HIT_COLUMNS, score]).to_arrow().to_pylist()
         except (ValueError, RuntimeError, OSError) as e:
             if node is not None:
                 raise FilterError(flt.to_lance(node), self.columns(), str(e)) from None
@@ -464,29 +549,51 @@ class LanceCollection(Collection):
 
     @staticmethod
     def _hit(row: dict[str, Any], score: float) -> Hit:
-        return Hit(row["id"], row["text"], score, json.loads(row["meta"] or "{}"))
+        return Hit(
+            row["id"],
+            row["text"] or "",
+            score,
+            json.loads(row["meta"] or "{}"),
+            title=row["title"] or "",
+            passage=int(row["passage"]),
+            start=int(row["char_start"]),
+            end=int(row["char_end"] if row["char_end"] is not None else len(row["text"] or "")),
+            pid=row["pid"],
+        )
 
-    def _get(self, ids: Sequence[str]) -> list[Hit]:
+    def _documents(self, ids: Sequence[str]) -> list[Hit]:
         if self.table is None:
             return []
-        cond = flt.to_lance(flt.ids_node(ids))
-        rows = self.table.search().where(cond).select(["id", "text", "meta"]).limit(None)
-        return [self._hit(r, 1.0) for r in rows.to_arrow().to_pylist()]
+        cond = flt.to_lance(("and", [flt.ids_node(ids), ("cmp", "passage", "=", 0)]))
+        cols = ["pid", "id", "title", "document", "meta"]
+        rows = self.table.search().where(cond).select(cols).limit(None).to_arrow().to_pylist()
+        return [
+            Hit(
+                r["id"],
+                r["document"] or "",
+                1.0,
+                json.loads(r["meta"] or "{}"),
+                title=r["title"] or "",
+                end=len(r["document"] or ""),
+                pid=r["pid"],
+            )
+            for r in rows
+        ]
 
-    def _vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        if self.table is None or not ids:
+    def _vectors(self, pids: Sequence[str]) -> dict[str, np.ndarray]:
+        if self.table is None or not pids:
             return {}
-        cond = flt.to_lance(flt.ids_node(ids))
-        got = self.table.search().where(cond).select(["id", "vector"]).limit(None).to_arrow()
+        cond = flt.to_lance(("in", "pid", [str(i) for i in pids], False))
+        got = self.table.search().where(cond).select(["pid", "vector"]).limit(None).to_arrow()
         return dict(
-            zip(got.column("id").to_pylist(), _matrix(got.column("vector"), self.meta["dim"]))
+            zip(got.column("pid").to_pylist(), _matrix(got.column("vector"), self.meta["dim"]))
         )
 
     def _scan(self, batch_size: int = 65536) -> Iterator[tuple[list[str], np.ndarray]]:
         if self.table is None:
             return
-        for b in self.table.search().select(["id", "vector"]).limit(None).to_batches(batch_size):
-            yield b.column("id").to_pylist(), _matrix(b.column("vector"), self.meta["dim"])
+        for b in self.table.search().select(["pid", "vector"]).limit(None).to_batches(batch_size):
+            yield b.column("pid").to_pylist(), _matrix(b.column("vector"), self.meta["dim"])
 
     # -- versions and housekeeping ---------------------------------------------------------------
 
@@ -506,7 +613,10 @@ class LanceCollection(Collection):
                 {
                     "version": number,
                     "timestamp": stamp.isoformat(timespec="seconds") if stamp else None,
-                    "rows": int(view.count_rows()),
+                    "passages": int(view.count_rows()),
+                    "documents": int(view.count_rows("passage = 0"))
+                    if "passage" in view.schema.names
+                    else int(view.count_rows()),
                 }
             )
         return out
@@ -526,24 +636,28 @@ class LanceCollection(Collection):
         self._sync_index_meta()
 
     def info(self) -> dict[str, Any]:
-        """Name, path, size, model, metric, filter columns and the index with its recall."""
+        """Name, path, size, model, metric, chunking, filter columns and the index."""
         table = self.table
         indices = [] if table is None else [i.index_type for i in table.list_indices()]
         return {
             "name": self.name,
             "backend": self.backend,
             "path": str(self.root / f"{self.name}.lance"),
-            "rows": len(self),
+            "documents": len(self),
+            "passages": self._count_passages(),
             "dim": self.meta["dim"],
             "model": self.meta["model"],
             "fingerprint": self.meta["fingerprint"],
             "metric": self.meta["metric"],
+            "chunking": self.meta.get("chunking"),
+            "min_score": self.meta.get("min_score"),
             "filter_columns": self.columns(),
             "full_text_index": "FTS" in indices,
             "vector_index": self.meta.get("index"),
             "search": "approximate" if self.meta.get("index") else "exact",
             "version": None if table is None else int(table.version),
             "created": self.meta.get("created"),
+            "disk_bytes": _folder_size(self.root / f"{self.name}.lance"),
         }
 
     def drop(self) -> None:
@@ -551,7 +665,13 @@ class LanceCollection(Collection):
         if self.name in self._db.list_tables().tables:
             self._db.drop_table(self.name)
         (self.root / f"{self.name}.sentvec.json").unlink(missing_ok=True)
+        (self.root / f".{self.name}.write.lock").unlink(missing_ok=True)
         self._table = None
 
 
-__all__ = ["NPROBES", "LanceCollection"]
+def _folder_size(path: Path) -> int:
+    """Bytes of every file under a folder (0 if it does not exist)."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
+
+
+__all__ = ["NPROBES", "LanceCollection", "list_lance"]

@@ -1,12 +1,16 @@
 """The server backend: a collection in PostgreSQL with pgvector (``pip install
 'sentvec[postgres]'``), chosen by a ``postgresql://`` location.
 
-Each collection is one table ``sv_NAME``: ``id`` (primary key), ``text``, ``vector``
-(pgvector), ``meta`` (jsonb), a generated ``tsv`` (``tsvector``, GIN index) for full-text
-search, and one typed column per scalar metadata field of the first rows. The settings live in
-the table ``sentvec_collections``. Every batch is one transaction of
-``INSERT ... ON CONFLICT (id)``, so an ingest is idempotent by id, safe with concurrent
-writers, and a killed one resumes; a failed one is undone from per-ingest undo tables. The
+Each collection is one table ``sv_NAME``, one row per passage: the columns of
+:mod:`sentvec.store.columns` (``pid`` the primary key, ``id`` the document, indexed),
+``vector`` (pgvector), ``meta`` (jsonb), a generated ``tsv`` (``tsvector`` of title and
+passage, GIN index) for full-text search, and one typed column per scalar metadata field of
+the first rows. The settings live in the table ``sentvec_collections``. Every batch of whole
+documents is one transaction holding the collection's advisory lock (which documents are
+stored is checked inside it), so an ingest is idempotent by document id, safe with
+concurrent writers, a killed one resumes and never leaves half a document, and an upsert
+replaces every passage of a document at once; a failed ingest is undone from per-ingest undo
+tables. The
 approximate index is HNSW (cosine or inner product), built past ``AUTO_INDEX_ROWS`` rows or on
 request, with its recall measured like LanceDB's. Filters are always bound parameters.
 """
@@ -22,18 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from sentvec.documents import Passage
 from sentvec.errors import MissingExtraError, SentvecError
-from sentvec.io import Record
 from sentvec.store import filters as flt
-from sentvec.store.base import (
-    AUTO_INDEX_ROWS,
-    CORE_COLUMNS,
-    Collection,
-    Hit,
-    coerce,
-    define_columns,
-)
+from sentvec.store.base import AUTO_INDEX_ROWS, Collection
+from sentvec.store.columns import CORE_COLUMNS, LAYOUT, coerce, define_columns
 from sentvec.store.errors import CollectionNotFoundError, FilterError
+from sentvec.store.hits import Hit
 
 META_TABLE = "sentvec_collections"
 TEXT_CONFIG = "english"  # PostgreSQL text search configuration (stemming, stop words)
@@ -48,6 +47,13 @@ _SQL_TYPE = {"bool": "boolean", "int64": "bigint", "float64": "double precision"
 _KIND = {"boolean": "bool", "bigint": "int64", "double precision": "float64", "text": "string"}
 _COPY_TYPE = {"bool": "bool", "int64": "int8", "float64": "float8", "string": "text"}
 _MAX_NAME = 50
+_HIT_COLUMNS = "pid, id, passage, text, title, char_start, char_end, meta"
+_TSV = (
+    f"tsv tsvector GENERATED ALWAYS AS (to_tsvector('{TEXT_CONFIG}', "
+    "coalesce(title, '') || ' ' || coalesce(text, ''))) STORED"
+)
+# the most words of a text query (PostgreSQL refuses a tsquery past about 1 MB)
+MAX_QUERY_WORDS = 1000
 
 
 def _psycopg() -> Any:
@@ -203,8 +209,47 @@ class PostgresCollection(Collection):
             conn.close()
             raise CollectionNotFoundError(name, mask(uri), have)
         col = cls(uri, name, row[0], conn)
+        if col.meta.get("layout", 1) < LAYOUT:
+            col._migrate()
         col._sync_columns()
         return col
+
+    def _migrate(self) -> None:
+        """Give a collection made before documents (one row per text) the passage columns:
+        each stored text becomes a one-passage document with the same id."""
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.table_name,))
+            has_pid = self.conn.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = "
+                "current_schema() AND table_name = %s AND column_name = 'pid'",
+                (f"sv_{self.name}",),
+            ).fetchone()
+            if self._table_exists() and not has_pid:
+                t = self.table_name
+                pkey = self.conn.execute(
+                    "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
+                    "AND contype = 'p'",
+                    (t,),
+                ).fetchone()
+                self.conn.execute(
+                    f"ALTER TABLE {t} ADD COLUMN pid text, "
+                    "ADD COLUMN passage int NOT NULL DEFAULT 0, ADD COLUMN title text, "
+                    "ADD COLUMN char_start int NOT NULL DEFAULT 0, ADD COLUMN char_end int, "
+                    "ADD COLUMN document text"
+                )
+                self.conn.execute(
+                    f"UPDATE {t} SET pid = id, char_end = length(text), document = text"
+                )
+                if pkey:
+                    self.conn.execute(f"ALTER TABLE {t} DROP CONSTRAINT {_ident(pkey[0])}")
+                self.conn.execute(f"ALTER TABLE {t} ADD PRIMARY KEY (pid)")
+                self.conn.execute(f"CREATE INDEX ON {t} (id)")
+                self.conn.execute(f"ALTER TABLE {t} DROP COLUMN IF EXISTS tsv")
+                self.conn.execute(f"ALTER TABLE {t} ADD COLUMN {_TSV}")
+                self.conn.execute(f"CREATE INDEX ON {t} USING gin (tsv)")
+            self.meta["layout"] = LAYOUT
+            self.meta.setdefault("chunking", None)
+            self._save_meta()
 
     def _table_exists(self) -> bool:
         row = self.conn.execute("SELECT to_regclass(%s)", (self.table_name,)).fetchone()
@@ -230,32 +275,36 @@ class PostgresCollection(Collection):
             (json.dumps(self.meta), self.name),
         )
 
-    def _create_table(self, rows: list[Record]) -> None:
-        """The table, its text index and the undo tables, made once (under a lock)."""
+    def _create_table(self, passages: list[Passage]) -> None:
+        """The table, its indexes and the undo tables, made once (under a lock)."""
         import psycopg
 
         try:
             with self.conn.transaction():
                 self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.table_name,))
                 if not self._table_exists():
-                    self.meta["columns"] = define_columns(rows)
+                    self.meta["columns"] = define_columns(
+                        p.metadata for p in passages if p.index == 0
+                    )
                     typed = "".join(
                         f", {_ident(c)} {_SQL_TYPE[k]}" for c, k in self.meta["columns"].items()
                     )
+                    t = self.table_name
                     self.conn.execute(
-                        f"CREATE TABLE {self.table_name} (id text PRIMARY KEY, text text, "
-                        f"vector vector({int(self.meta['dim'])}), meta jsonb{typed}, "
-                        f"tsv tsvector GENERATED ALWAYS AS "
-                        f"(to_tsvector('{TEXT_CONFIG}', coalesce(text, ''))) STORED)"
+                        f"CREATE TABLE {t} (pid text PRIMARY KEY, id text NOT NULL, "
+                        "passage int NOT NULL, text text, title text, char_start int NOT NULL, "
+                        f"char_end int, document text, vector vector({int(self.meta['dim'])}), "
+                        f"meta jsonb{typed}, {_TSV})"
                     )
-                    self.conn.execute(f"CREATE INDEX ON {self.table_name} USING gin (tsv)")
+                    self.conn.execute(f"CREATE INDEX ON {t} (id)")
+                    self.conn.execute(f"CREATE INDEX ON {t} USING gin (tsv)")
         except (psycopg.errors.DuplicateTable, psycopg.errors.UniqueViolation):
             pass  # another writer created it between our check and our CREATE: use theirs
         self._sync_columns()
         self._save_meta()
 
     def _cols(self) -> list[str]:
-        return ["id", "text", "vector", "meta", *self.meta["columns"]]
+        return [c for c in CORE_COLUMNS if c != "meta"] + ["meta", *self.meta["columns"]]
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -270,52 +319,80 @@ class PostgresCollection(Collection):
             self.conn.execute(
                 f"CREATE TEMP TABLE {tmp} AS SELECT {cols} FROM {self.table_name} WITH NO DATA"
             )
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS _sv_new (id text PRIMARY KEY)")
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS _sv_new (pid text PRIMARY KEY)")
         self.conn.execute("TRUNCATE _sv_new")
-        self.conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS _sv_old_id ON _sv_old (id)")
+        self.conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS _sv_old_pid ON _sv_old (pid)")
         self._undo_ready = True
 
-    def _write(self, rows: list[Record], vectors: np.ndarray, upsert: bool) -> tuple[int, int]:
+    def _write(
+        self, passages: list[Passage], vectors: np.ndarray, upsert: bool
+    ) -> tuple[int, int, int]:
         from psycopg.types.json import Jsonb
 
-        vectors = self._prepare(rows, vectors)
+        vectors = self._prepare(passages, vectors)
         if not self._table_exists():
-            self._create_table(rows)
-            self._check_rows(rows)
+            self._create_table(passages)
+            for p in passages:
+                self._check_passages([p])
         self._prepare_undo()
         cols = self._cols()
         names = ", ".join(_ident(c) for c in cols)
         kinds = list(self.meta["columns"].items())
-        types = ["text", "text", "vector", "jsonb"] + [_COPY_TYPE[k] for _, k in kinds]
+        types = ["text", "text", "int4", "text", "text", "int4", "int4", "text", "vector"]
+        types += ["jsonb"] + [_COPY_TYPE[k] for _, k in kinds]
+        docs = list(dict.fromkeys(p.doc_id for p in passages))
         t = self.table_name
         with self.conn.transaction(), self.conn.cursor() as cur:
+            # one writer at a time per collection: which documents are stored cannot change
+            # between this check and the insert
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (t,))
+            cur.execute(
+                f"SELECT id FROM {t} WHERE passage = 0 AND id = ANY(%s)", (docs,)
+            )
+            stored = {r[0] for r in cur.fetchall()}
+            if not upsert:
+                keep = [j for j, p in enumerate(passages) if p.doc_id not in stored]
+                passages, vectors = [passages[j] for j in keep], vectors[keep]
+            if not passages:
+                return 0, 0, 0
             cur.execute("TRUNCATE _sv_stage")
             with cur.copy(f"COPY _sv_stage ({names}) FROM STDIN WITH (FORMAT BINARY)") as copy:
                 copy.set_types(types)
-                for r, v in zip(rows, vectors, strict=True):
-                    extra = [coerce(r, c, k) for c, k in kinds]
-                    copy.write_row([r.id, r.text, v, Jsonb(r.metadata), *extra])
-            if upsert:  # keep the rows about to be replaced, once per ingest
+                for p, v in zip(passages, vectors, strict=True):
+                    extra = [coerce(p.doc_id, p.metadata, c, k) for c, k in kinds]
+                    copy.write_row(
+                        [
+                            p.id,
+                            p.doc_id,
+                            p.index,
+                            p.text,
+                            p.title or None,
+                            p.start,
+                            p.end,
+                            p.document,
+                            v,
+                            Jsonb(p.metadata),
+                            *extra,
+                        ]
+                    )
+            replaced = sorted(stored) if upsert else []
+            if replaced:  # keep the passages about to be replaced, once per ingest; drop them
                 old = ", ".join("t." + _ident(c) for c in cols)
                 cur.execute(
-                    f"INSERT INTO _sv_old ({names}) SELECT {old} "
-                    f"FROM {t} t JOIN _sv_stage s USING (id) "
-                    "WHERE NOT EXISTS (SELECT 1 FROM _sv_new n WHERE n.id = t.id) "
-                    "ON CONFLICT (id) DO NOTHING"
+                    f"INSERT INTO _sv_old ({names}) SELECT {old} FROM {t} t "
+                    "WHERE t.id = ANY(%s) AND NOT EXISTS "
+                    "(SELECT 1 FROM _sv_new n WHERE n.pid = t.pid) ON CONFLICT (pid) DO NOTHING",
+                    (replaced,),
                 )
-                sets = ", ".join(f"{_ident(c)} = EXCLUDED.{_ident(c)}" for c in cols[1:])
-                conflict = f"DO UPDATE SET {sets}"
-            else:
-                conflict = "DO NOTHING"
+                cur.execute(f"DELETE FROM {t} WHERE id = ANY(%s)", (replaced,))
             cur.execute(
                 f"WITH done AS (INSERT INTO {t} ({names}) SELECT {names} FROM _sv_stage "
-                f"ON CONFLICT (id) {conflict} RETURNING id, (xmax = 0) AS inserted), "
-                "noted AS (INSERT INTO _sv_new (id) SELECT id FROM done WHERE inserted "
-                "ON CONFLICT DO NOTHING) "
-                "SELECT count(*) FILTER (WHERE inserted), count(*) FROM done"
+                "ON CONFLICT (pid) DO NOTHING RETURNING pid), "
+                "noted AS (INSERT INTO _sv_new (pid) SELECT pid FROM done "
+                "ON CONFLICT DO NOTHING) SELECT count(*) FROM done"
             )
-            inserted, written = cur.fetchone()
-        return int(inserted), int(written) - int(inserted)
+            written = int(cur.fetchone()[0])
+        return len([d for d in docs if d not in stored]), len(replaced), written
 
     def _begin_ingest(self) -> Any:
         existed = self._table_exists()
@@ -330,10 +407,12 @@ class PostgresCollection(Collection):
         cols = ", ".join(_ident(c) for c in self._cols())
         sets = ", ".join(f"{_ident(c)} = EXCLUDED.{_ident(c)}" for c in self._cols()[1:])
         with self.conn.transaction():
-            self.conn.execute(f"DELETE FROM {self.table_name} WHERE id IN (SELECT id FROM _sv_new)")
+            self.conn.execute(
+                f"DELETE FROM {self.table_name} WHERE pid IN (SELECT pid FROM _sv_new)"
+            )
             self.conn.execute(
                 f"INSERT INTO {self.table_name} ({cols}) SELECT {cols} FROM _sv_old "
-                f"ON CONFLICT (id) DO UPDATE SET {sets}"
+                f"ON CONFLICT (pid) DO UPDATE SET {sets}"
             )
             self.conn.execute("TRUNCATE _sv_new")
             self.conn.execute("TRUNCATE _sv_old")
@@ -343,10 +422,11 @@ class PostgresCollection(Collection):
             self.meta["columns"] = {}
             self._save_meta()
 
-    def _stored_ids(self) -> set[str]:
+    def _stored_docs(self) -> set[str]:
         if not self._table_exists():
             return set()
-        return {r[0] for r in self.conn.execute(f"SELECT id FROM {self.table_name}")}
+        q = f"SELECT id FROM {self.table_name} WHERE passage = 0"
+        return {r[0] for r in self.conn.execute(q)}
 
     def _where(self, node: flt.Node | None) -> tuple[str, list[Any]]:
         if node is None:
@@ -367,7 +447,14 @@ class PostgresCollection(Collection):
         if not self._table_exists():
             return 0
         cond, params = self._where(node)
-        return int(self._execute(f"DELETE FROM {self.table_name}{cond}", params, node).rowcount)
+        t = self.table_name
+        with self.conn.transaction():  # every passage of each matching document
+            docs = self._execute(
+                f"DELETE FROM {t} WHERE id IN (SELECT id FROM {t}{cond}) RETURNING id",
+                params,
+                node,
+            ).fetchall()
+        return len({d[0] for d in docs})
 
     # -- indexes --------------------------------------------------------------------------------
 
@@ -378,7 +465,7 @@ class PostgresCollection(Collection):
             auto_index_rows is not None
             and self.meta.get("index") is None
             and self._table_exists()
-            and len(self) >= auto_index_rows
+            and self._count_passages() >= auto_index_rows
         ):
             self.build_index()
 
@@ -404,10 +491,10 @@ class PostgresCollection(Collection):
         :param workers: parallel maintenance workers for this build (this session only).
         :return: the index record kept in the collection's settings.
         """
-        n = len(self)
+        n = self._count_passages()
         if n < 256:
             raise SentvecError(
-                f"collection {self.name!r} has {n} rows; an approximate index "
+                f"collection {self.name!r} has {n} passages; an approximate index "
                 "needs at least 256 (exact search is fast at this size)."
             )
         ops = "vector_cosine_ops" if self.meta["metric"] == "cosine" else "vector_ip_ops"
@@ -449,12 +536,17 @@ class PostgresCollection(Collection):
     def _count(self, node: flt.Node | None) -> int:
         if not self._table_exists():
             return 0
+        t = self.table_name
+        if node is None:
+            return int(self.conn.execute(f"SELECT count(*) FROM {t} WHERE passage = 0").fetchone()[0])
         cond, params = self._where(node)
-        return int(
-            self._execute(f"SELECT count(*) FROM {self.table_name}{cond}", params, node).fetchone()[
-                0
-            ]
-        )
+        q = f"SELECT count(DISTINCT id) FROM {t}{cond}"
+        return int(self._execute(q, params, node).fetchone()[0])
+
+    def _count_passages(self) -> int:
+        if not self._table_exists():
+            return 0
+        return int(self.conn.execute(f"SELECT count(*) FROM {self.table_name}").fetchone()[0])
 
     def _vector_search(
         self, vector: np.ndarray, k: int, node: flt.Node | None, exact: bool | None
@@ -476,42 +568,48 @@ class PostgresCollection(Collection):
                         "SELECT set_config('hnsw.iterative_scan', 'strict_order', true)"
                     )
             rows = self._execute(
-                f"SELECT id, text, meta, vector {op} %s AS d FROM {self.table_name}{cond} "
+                f"SELECT {_HIT_COLUMNS}, vector {op} %s AS d FROM {self.table_name}{cond} "
                 f"ORDER BY vector {op} %s LIMIT %s",
                 [q, *params, q, k],
                 node,
             ).fetchall()
         if self.meta["metric"] == "cosine":
-            return [Hit(i, t, 1.0 - float(d), m or {}) for i, t, m, d in rows]
-        return [Hit(i, t, -float(d), m or {}) for i, t, m, d in rows]
+            return [_hit(r, 1.0 - float(r[-1])) for r in rows]
+        return [_hit(r, -float(r[-1])) for r in rows]
 
     def _text_search(self, text: str, k: int, node: flt.Node | None) -> list[Hit]:
         if not self._table_exists() or not text.strip():
             return []
         cond, params = self._where(node)
         cond = cond.replace(" WHERE ", " AND ", 1)
+        words = " ".join(text.split()[:MAX_QUERY_WORDS])
         rows = self._execute(
-            f"SELECT id, text, meta, ts_rank_cd(tsv, q) AS s FROM {self.table_name}, "
+            f"SELECT {_HIT_COLUMNS}, ts_rank_cd(tsv, q) AS s FROM {self.table_name}, "
             f"(SELECT replace(plainto_tsquery('{TEXT_CONFIG}', %s)::text, '&', '|')::tsquery"
-            f" AS q) AS query WHERE tsv @@ q{cond} ORDER BY s DESC, id LIMIT %s",
-            [text, *params, k],
+            f" AS q) AS query WHERE tsv @@ q{cond} ORDER BY s DESC, pid LIMIT %s",
+            [words, *params, k],
             node,
         ).fetchall()
-        return [Hit(i, t, float(s), m or {}) for i, t, m, s in rows]
+        return [_hit(r, float(r[-1])) for r in rows]
 
-    def _get(self, ids: Sequence[str]) -> list[Hit]:
+    def _documents(self, ids: Sequence[str]) -> list[Hit]:
         if not self._table_exists():
             return []
         rows = self.conn.execute(
-            f"SELECT id, text, meta FROM {self.table_name} WHERE id = ANY(%s)", (list(ids),)
+            f"SELECT pid, id, title, document, meta FROM {self.table_name} "
+            "WHERE id = ANY(%s) AND passage = 0",
+            (list(ids),),
         ).fetchall()
-        return [Hit(i, t, 1.0, m or {}) for i, t, m in rows]
+        return [
+            Hit(i, d or "", 1.0, m or {}, title=t or "", end=len(d or ""), pid=p)
+            for p, i, t, d, m in rows
+        ]
 
-    def _vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        if not self._table_exists() or not ids:
+    def _vectors(self, pids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not self._table_exists() or not pids:
             return {}
         rows = self.conn.execute(
-            f"SELECT id, vector FROM {self.table_name} WHERE id = ANY(%s)", (list(ids),)
+            f"SELECT pid, vector FROM {self.table_name} WHERE pid = ANY(%s)", (list(pids),)
         ).fetchall()
         return {i: _vec(v) for i, v in rows}
 
@@ -520,7 +618,7 @@ class PostgresCollection(Collection):
             return
         with self.conn.transaction(), self.conn.cursor(name="sentvec_scan") as cur:
             cur.itersize = batch_size
-            cur.execute(f"SELECT id, vector FROM {self.table_name}")
+            cur.execute(f"SELECT pid, vector FROM {self.table_name}")
             while rows := cur.fetchmany(batch_size):
                 ids = [r[0] for r in rows]
                 yield ids, np.stack([_vec(r[1]) for r in rows])
@@ -546,18 +644,28 @@ class PostgresCollection(Collection):
             "name": self.name,
             "backend": self.backend,
             "path": f"{mask(self.location)} table {self.table_name}",
-            "rows": len(self),
+            "documents": len(self),
+            "passages": self._count_passages(),
             "dim": self.meta["dim"],
             "model": self.meta["model"],
             "fingerprint": self.meta["fingerprint"],
             "metric": self.meta["metric"],
+            "chunking": self.meta.get("chunking"),
+            "min_score": self.meta.get("min_score"),
             "filter_columns": self.columns(),
             "full_text_index": self._table_exists(),
             "vector_index": self.meta.get("index"),
             "search": "approximate" if self.meta.get("index") else "exact",
             "version": None,
             "created": self.meta.get("created"),
+            "disk_bytes": self._disk_bytes(),
         }
+
+    def _disk_bytes(self) -> int:
+        if not self._table_exists():
+            return 0
+        row = self.conn.execute("SELECT pg_total_relation_size(%s)", (self.table_name,))
+        return int(row.fetchone()[0])
 
     def drop(self) -> None:
         """Delete the collection's table and settings."""
@@ -565,6 +673,22 @@ class PostgresCollection(Collection):
             self.conn.execute(f"DROP TABLE IF EXISTS {self.table_name}")
             self.conn.execute(f"DELETE FROM {META_TABLE} WHERE name = %s", (self.name,))
         self._undo_ready = False
+
+
+def _hit(row: Sequence[Any], score: float) -> Hit:
+    """A passage hit from a row of ``_HIT_COLUMNS`` (and the score last)."""
+    pid, doc, passage, text, title, start, end, meta = row[:8]
+    return Hit(
+        doc,
+        text or "",
+        score,
+        meta or {},
+        title=title or "",
+        passage=int(passage),
+        start=int(start),
+        end=int(end if end is not None else len(text or "")),
+        pid=pid,
+    )
 
 
 __all__ = ["EF_SEARCH", "PostgresCollection", "list_postgres", "mask"]
