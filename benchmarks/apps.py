@@ -130,7 +130,7 @@ def real_derived(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str] | 
 
 
 def bench_collection(n: int) -> None:
-    from sentvec.store import Collection
+    from sentvec.store import create_collection, for_encoder, open_collection
 
     made = real_derived(n)
     if made is None:
@@ -144,7 +144,7 @@ def bench_collection(n: int) -> None:
         x, queries, kind = made
     report(part="collection", n=n, vectors=kind, queries=len(queries))
     with tempfile.TemporaryDirectory(dir=CACHE) as root:
-        col = Collection.create(root, "bench", dim=384, model="synthetic", fingerprint="synthetic")
+        col = create_collection(root, "bench", dim=384, model="synthetic", fingerprint="synthetic")
         ids = [f"doc{i}" for i in range(n)]
         start = time.perf_counter()
         batch = 100_000
@@ -440,7 +440,7 @@ def bench_classify() -> None:
 
 
 def bench_retrieval() -> None:
-    from sentvec.store import Collection
+    from sentvec.store import create_collection, for_encoder, open_collection
 
     base = need(DATA / "msmarco-subset")
     with open(base / "corpus.jsonl", encoding="utf8") as f:
@@ -457,7 +457,7 @@ def bench_retrieval() -> None:
     v = embed("msmarco_corpus", texts)
     enc = encoder()
     with tempfile.TemporaryDirectory(dir=CACHE) as root:
-        col = Collection.for_encoder(root, "msmarco", enc)
+        col = for_encoder(root, "msmarco", enc)
         start = time.perf_counter()
         col.add_vectors([d["_id"] for d in corpus], v, texts)
         report(part="retrieval", ingest_5000_s=round(time.perf_counter() - start, 2))
@@ -466,7 +466,13 @@ def bench_retrieval() -> None:
         for mode in ("vector", "text", "hybrid"):
             start = time.perf_counter()
             runs = [
-                [h.id for h in col.search(q["text"], k=10, mode=mode, encoder=enc)] for q in queries
+                [
+                    h.id
+                    for h in col.search(
+                        q["text"], k=10, mode=mode, encoder=enc, min_score=0, highlight=False
+                    )
+                ]
+                for q in queries
             ]
             ms = 1000 * (time.perf_counter() - start) / len(queries)
             report(

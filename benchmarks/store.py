@@ -140,19 +140,19 @@ def pg_server(data: Path) -> Any:
 
 def ingest(location: str, name: str, x: np.ndarray) -> Any:
     """A fresh collection ``name`` holding ``x`` (ids ``d0``...), with the ingest rate reported."""
-    from sentvec.store import Collection
+    from sentvec.store import create_collection, for_encoder, open_collection
 
     n = len(x)
     from sentvec.store.errors import CollectionNotFoundError
 
     try:
-        old = Collection.open(location, name)
+        old = open_collection(location, name)
     except CollectionNotFoundError:
         pass
     else:
         old.drop()
         old.close()
-    col = Collection.create(location, name, dim=x.shape[1], model="m", fingerprint="f")
+    col = create_collection(location, name, dim=x.shape[1], model="m", fingerprint="f")
     ids = [f"d{i}" for i in range(n)]
     start = time.perf_counter()
     for s in range(0, n, 10_000):
@@ -261,7 +261,7 @@ def ints(text: str) -> list[int]:
 
 def query(args: argparse.Namespace) -> None:
     """Time exact and approximate top-10 on the collections ``build`` left under ``--data``."""
-    from sentvec.store import Collection, list_collections
+    from sentvec.store import list_collections, open_collection
 
     data = Path(args.data)
     truth = [list(t) for t in np.load(data / f"truth-{args.n}.npy")]
@@ -286,7 +286,7 @@ def query(args: argparse.Namespace) -> None:
                 continue
             if only and name not in only:
                 continue
-            col = Collection.open(location, name)
+            col = open_collection(location, name)
             kind = col.backend
             if args.exact and kind not in exact_done:
                 exact_done.add(kind)

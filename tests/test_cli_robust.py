@@ -311,10 +311,10 @@ def test_every_command_survives_generated_arguments(env, data):
 
 
 def _snapshot(root: Path, name: str) -> tuple[int, list[str], int]:
-    from sentvec.store.collection import Collection
+    from sentvec.store import open_collection
 
-    col = Collection.open(root, name)
-    return len(col), sorted(col._stored_ids()), int(col.table.version)
+    col = open_collection(root, name)
+    return len(col), sorted(col._stored_docs()), int(col.table.version)
 
 
 @pytest.fixture(scope="module")
@@ -362,9 +362,9 @@ def test_refused_index_commands_leave_the_collection_unchanged(
     if code == 2:
         assert _snapshot(collection, "kb") == before, (args, text)
     elif args[1] in ("add", "upsert"):  # an accepted file: restore the collection for later cases
-        from sentvec.store.collection import Collection
+        from sentvec.store import open_collection
 
-        col = Collection.open(collection, "kb")
-        extra = sorted(set(col._stored_ids()) - set(before[1]))
+        col = open_collection(collection, "kb")
+        extra = sorted(set(col._stored_docs()) - set(before[1]))
         if extra:
             col.delete(extra)

@@ -255,7 +255,7 @@ DOCS = [
 def fill(client):
     r = client.post("/collections/faq/documents", json={"documents": DOCS})
     assert r.status_code == 200, r.text
-    assert r.json()["written"] == 5
+    assert r.json()["added"] == 5 and r.json()["passages"] == 5
 
 
 def search(client, **body):
@@ -267,7 +267,7 @@ def search(client, **body):
 def test_collection_search_matches_brute_force(store_client, tiny_encoder):
     fill(store_client)
     assert store_client.get("/collections").json()["collections"] == ["faq"]
-    assert store_client.get("/collections/faq").json()["rows"] == 5
+    assert store_client.get("/collections/faq").json()["documents"] == 5
     docs = tiny_encoder.encode([d["text"] for d in DOCS])
     q = tiny_encoder.encode(["forgot my password"])[0]
     order = [DOCS[i]["id"] for i in np.argsort(-(docs @ q))]
@@ -309,7 +309,7 @@ def test_filters_cannot_inject_sql(store_client):
     assert r.json()["error"]["param"] == "filters"
     r = store_client.post("/collections/faq/delete", json={"filters": {"category": "' OR ''='"}})
     assert r.status_code == 200 and r.json()["deleted"] == 0
-    assert store_client.get("/collections/faq").json()["rows"] == 5
+    assert store_client.get("/collections/faq").json()["documents"] == 5
     r = store_client.post(
         "/collections/faq/search", json={"query": "p", "filters": {"year": {"$regex": ".*"}}}
     )
@@ -319,15 +319,15 @@ def test_filters_cannot_inject_sql(store_client):
 def test_upsert_delete_and_map(store_client):
     fill(store_client)
     again = store_client.post("/collections/faq/documents", json={"documents": DOCS[:1]}).json()
-    assert again["written"] == 0 and again["rows"] == 5  # stored ids are skipped
+    assert again["added"] == 0 and again["skipped"] == 1 and again["documents"] == 5
     changed = {**DOCS[0], "text": "Password reset link never arrives"}
     up = store_client.post(
         "/collections/faq/documents", json={"documents": [changed], "upsert": True}
     )
-    assert up.json()["written"] == 1
+    assert up.json()["updated"] == 1
     assert search(store_client, query="link never arrives", mode="text", k=1)[0]["id"] == "1"
     gone = store_client.post("/collections/faq/delete", json={"ids": ["5"]}).json()
-    assert gone == {"deleted": 1, "rows": 4}
+    assert gone == {"deleted": 1, "documents": 4}
     m = store_client.get("/collections/faq/map").json()
     assert len(m["points"]) == 4 and {p["id"] for p in m["points"]} == {"1", "2", "3", "4"}
     assert all(0 <= p["x"] <= 1 and 0 <= p["y"] <= 1 for p in m["points"])

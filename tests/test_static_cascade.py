@@ -65,8 +65,8 @@ def test_search_records_cascade_option(encoders):
     plain = search_records(teacher, records, QUERIES, k=4)
     cascaded = search_records(teacher, records, QUERIES, k=4, cascade=static, candidates=10_000)
     for a, b in zip(plain, cascaded, strict=True):
-        assert [r.id for _, r in a] == [r.id for _, r in b]
-        np.testing.assert_allclose([s for s, _ in a], [s for s, _ in b], atol=1e-5)
+        assert [h.id for h in a] == [h.id for h in b]
+        np.testing.assert_allclose([h.score for h in a], [h.score for h in b], atol=1e-5)
 
 
 def test_dedup_cascade_with_everything_checked_equals_all_pairs(encoders):

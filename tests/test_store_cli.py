@@ -57,7 +57,15 @@ def test_index_commands(setup, store, tmp_path):
     out = json.loads(
         _run("index", "add", "faq", str(file), "--store", store, "--model", model, "--json").stdout
     )
-    assert out == {"name": "faq", "added": 4, "updated": 0, "skipped": 0, "rows": 4}
+    assert out == {
+        "name": "faq",
+        "added": 4,
+        "updated": 0,
+        "skipped": 0,
+        "passages": 4,
+        "documents": 4,
+        "passages_in_all": 4,
+    }
     out = _run("index", "add", "faq", str(file), "--store", store).stderr
     assert "0 added" in out and "4 skipped" in out
     lines = (
@@ -117,9 +125,9 @@ def test_index_commands(setup, store, tmp_path):
     assert hybrid[0]["id"] == "a4" and 0 < hybrid[0]["fused"] <= 1 and -1 <= hybrid[0]["score"] <= 1
     assert len(hybrid) == 3  # the default k, the same as `sentvec search`
     info = json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)
-    assert info["rows"] == 4 and info["model"] == model and "category" in info["filter_columns"]
-    assert "faq\t4 rows" in _run("index", "list", "--store", store).stdout
-    assert json.loads(_run("index", "list", "--store", store, "--json").stdout)[0]["rows"] == 4
+    assert info["documents"] == 4 and info["model"] == model and "category" in info["filter_columns"]
+    assert "faq\t4 documents\t4 passages" in _run("index", "list", "--store", store).stdout
+    assert json.loads(_run("index", "list", "--store", store, "--json").stdout)[0]["documents"] == 4
     changed = tmp_path / "changed.csv"
     changed.write_text("id,text,category\na3,A dog sleeps on the sofa,other\n", encoding="utf8")
     _run("index", "upsert", "faq", str(changed), "--store", store)
@@ -129,7 +137,7 @@ def test_index_commands(setup, store, tmp_path):
     assert json.loads(out)["id"] == "a3" and json.loads(out)["score"] == pytest.approx(1, abs=1e-4)
     _run("index", "delete", "faq", "a1", "--store", store)
     _run("index", "delete", "faq", "--where", "category = 'billing'", "--store", store, "--yes")
-    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["rows"] == 1
+    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"] == 1
 
 
 def test_store_from_environment(setup, tmp_path, monkeypatch):
@@ -146,18 +154,18 @@ def test_delete_where_asks_and_counts(setup, store):
     _run("index", "add", "faq", str(file), "--store", store, "--model", model)
     where = ("--where", "category = 'billing'")
     msg = _fails("index", "delete", "faq", *where, "--store", store)  # no answer: refused
-    assert "delete 2 of 4 rows" in msg and "--yes" in msg
+    assert "delete 2 of 4 documents" in msg and "--yes" in msg
     _fails("index", "delete", "faq", *where, "--store", store, input="n\n")
-    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["rows"] == 4
+    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"] == 4
     result = _run("index", "delete", "faq", *where, "--store", store, "--json", input="y\n")
     assert json.loads(result.stdout.splitlines()[-1])["deleted"] == 2
-    assert "delete 2 of 4 rows" in result.stderr
+    assert "delete 2 of 4 documents" in result.stderr
     msg = _fails(
         "index", "delete", "faq", "--where", "category = 'bugs'; id = 'a1'", "--store", store
     )
     assert "';'" in msg
     _fails("index", "drop", "faq", "--store", store)
-    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["rows"] == 2
+    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"] == 2
     _run("index", "drop", "faq", "--store", store, "--yes")
     assert _run("index", "list", "--store", store, "--json").stdout.strip() == "[]"
 
@@ -168,11 +176,11 @@ def test_restore_undoes_a_delete(setup, tmp_path):
     _run("index", "add", "faq", str(file), "--store", store, "--model", model)
     versions = json.loads(_run("index", "versions", "faq", "--store", store, "--json").stdout)
     before = versions[-1]
-    assert before["rows"] == 4
+    assert before["documents"] == 4
     _run("index", "delete", "faq", "--where", "id != ''", "--store", store, "--yes")
-    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["rows"] == 0
+    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"] == 0
     _run("index", "restore", "faq", "--version", str(before["version"]), "--store", store)
-    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["rows"] == 4
+    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"] == 4
     _run("index", "add", "faq", str(file), "--store", store)  # and it can grow again
 
 
@@ -202,7 +210,7 @@ def test_refused_ingest_leaves_collection_as_it_was(setup, store, tmp_path):
     assert result.exit_code != 0
     _fails("index", "add", "faq", str(tmp_path), "--store", store)  # a folder as input
     info = json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)
-    assert info["rows"] == 4 and info["filter_columns"] == ["id", "text", "category"]
+    assert info["documents"] == 4 and info["filter_columns"] == ["id", "title", "text", "category"]
 
 
 @pytest.mark.slow
@@ -235,7 +243,7 @@ def test_delete_without_stdin_exits_2(setup, tmp_path):
     )
     assert done.returncode == 2 and done.stderr.count("\n") <= 2, done.stderr
     assert "error:" in done.stderr and "--yes" in done.stderr
-    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["rows"] == 4
+    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"] == 4
 
 
 def test_index_errors_are_one_line(setup, make_st_model):
@@ -265,7 +273,7 @@ KB = [
 
 def test_search_uses_cached_knowledge_base(tmp_path, monkeypatch, make_st_model):
     import sentvec.cli.search as cli
-    from sentvec.store import Collection
+    from sentvec.store import create_collection, for_encoder, open_collection
 
     kb = tmp_path / "kb.jsonl"
     kb.write_text("".join(json.dumps(r) + "\n" for r in KB), encoding="utf8")
@@ -280,15 +288,15 @@ def test_search_uses_cached_knowledge_base(tmp_path, monkeypatch, make_st_model)
         for x in _run("search", "invoices", "-m", model, "--json").stdout.split("\n")
         if x
     ]
-    assert {r["id"] for r in rows} == {"kb1", "kb2"} and rows[0]["category"] in (
+    assert {r["id"] for r in rows} == {"kb1", "kb2"} and rows[0]["metadata"]["category"] in (
         "account",
         "billing",
     )
     root = tmp_path / "home" / "kb"
     (name,) = [p.name[: -len(".sentvec.json")] for p in root.glob("*.sentvec.json")]
-    version = Collection.open(root, name).info()["version"]
+    version = open_collection(root, name).info()["version"]
     _run("search", "invoices", "-m", model)
-    assert Collection.open(root, name).info()["version"] == version  # reused, not rebuilt
+    assert open_collection(root, name).info()["version"] == version  # reused, not rebuilt
     kb.write_text(
         "".join(json.dumps(r) + "\n" for r in [*KB, {**KB[0], "id": "kb3"}]), encoding="utf8"
     )
@@ -303,11 +311,11 @@ def test_search_uses_cached_knowledge_base(tmp_path, monkeypatch, make_st_model)
 def test_index_build_reports_recall(tmp_path):
     import numpy as np
 
-    from sentvec.store import Collection
+    from sentvec.store import create_collection, for_encoder, open_collection
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((600, 8)).astype(np.float32)
-    col = Collection.create(tmp_path, "v", dim=8, model="random", fingerprint="r")
+    col = create_collection(tmp_path, "v", dim=8, model="random", fingerprint="r")
     col.add_vectors([str(i) for i in range(600)], x)
     out = json.loads(
         _run("index", "build", "v", "--partitions", "4", "--root", str(tmp_path), "--json").stdout
@@ -322,11 +330,11 @@ def test_index_build_settings_reach_the_engine(store):
     back from LanceDB's index list and from PostgreSQL's catalog), and searches honour them."""
     import numpy as np
 
-    from sentvec.store import Collection
+    from sentvec.store import create_collection, for_encoder, open_collection
 
     rng = np.random.default_rng(1)
     x = rng.standard_normal((800, 8)).astype(np.float32)
-    col = Collection.create(store, "g", dim=8, model="random", fingerprint="r")
+    col = create_collection(store, "g", dim=8, model="random", fingerprint="r")
     col.add_vectors([str(i) for i in range(800)], x)
     if col.backend == "lancedb":
         args = ["--type", "ivf_sq", "--partitions", "4", "--nprobes", "4", "--refine-factor", "3"]
@@ -334,7 +342,7 @@ def test_index_build_settings_reach_the_engine(store):
         args = ["--m", "8", "--ef-construction", "32", "--ef-search", "60"]
     out = json.loads(_run("index", "build", "g", "--store", store, *args, "--json").stdout)
     col.close()
-    col = Collection.open(store, "g")
+    col = open_collection(store, "g")
     q = x[:10] + 0.05 * rng.standard_normal((10, 8)).astype(np.float32)
     if col.backend == "lancedb":
         (index,) = [i for i in col.table.list_indices() if "vector" in i.columns]

@@ -248,6 +248,20 @@ class Chunker:
 
 # -- sentences ---------------------------------------------------------------------------------
 
+_HEADING_WORDS = 8  # a line this short without end punctuation reads as a heading
+_END = ".!?:;)\"'»”’"
+
+
+def _answer_candidates(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The sentences that can answer: headings (short lines without end punctuation, such as
+    "How long a refund takes") only when the passage holds nothing else."""
+    full = [
+        (a, b)
+        for a, b in spans
+        if text[a:b].rstrip()[-1:] in _END or len(text[a:b].split()) >= _HEADING_WORDS
+    ]
+    return full or spans
+
 
 def sentence_spans(text: str, language: str = "en") -> list[tuple[int, int]]:
     """Character spans of the sentences of ``text`` (surrounding whitespace left out).
@@ -281,7 +295,7 @@ def best_sentences(
     :return: one (start, end) span per passage, in passage coordinates (None for an empty
         passage). A one-sentence passage is its own answer and costs nothing to embed.
     """
-    spans = [sentence_spans(p) if p.strip() else [] for p in passages]
+    spans = [_answer_candidates(p, sentence_spans(p)) if p.strip() else [] for p in passages]
     todo = [(i, j) for i, s in enumerate(spans) if len(s) > 1 for j in range(len(s))]
     out: list[tuple[int, int] | None] = [s[0] if len(s) == 1 else None for s in spans]
     if not todo:

@@ -49,11 +49,9 @@ class LocalEmbedder:
 
     def embed(self, texts: Sequence[str], role: Role) -> np.ndarray:
         """Vectors with the model's ``role`` prompt if it has one (else its default)."""
-        from sentvec.apps.search import _prompt
-
         if not texts:
             return np.zeros((0, self.encoder.dim), dtype=np.float32)
-        return self.encoder.encode(list(texts), prompt=_prompt(self.encoder, role))
+        return self.encoder.encode(list(texts), role=role)
 
     async def aembed(self, texts: Sequence[str], role: Role) -> np.ndarray:
         """:meth:`embed` in a worker thread (the event loop keeps running)."""
@@ -119,6 +117,99 @@ class RemoteEmbedder:
         return {"url": self.url, "model": self.model}
 
 
+class Searcher(Protocol):
+    """A query in, hits out (each :meth:`sentvec.store.Hit.to_dict`), best first."""
+
+    def search(self, query: str) -> list[dict[str, Any]]: ...
+
+    async def asearch(self, query: str) -> list[dict[str, Any]]: ...
+
+
+class CollectionSearcher:
+    """Search a collection in this process (the same call as Python and the CLI)."""
+
+    def __init__(self, collection: Any, encoder: Encoder, **options: Any) -> None:
+        """:param collection: an open :class:`sentvec.store.Collection`.
+        :param encoder: its model. :param options: :meth:`Collection.search` options
+        (``k``, ``mode``, ``filters``, ``where``, ``passages``, ``min_score``)."""
+        self.collection, self.encoder, self.options = collection, encoder, options
+
+    def search(self, query: str) -> list[dict[str, Any]]:
+        """The hits of one query."""
+        hits = self.collection.search(query, encoder=self.encoder, **self.options)
+        return [h.to_dict() for h in hits]
+
+    async def asearch(self, query: str) -> list[dict[str, Any]]:
+        """:meth:`search` in a worker thread."""
+        return await asyncio.to_thread(self.search, query)
+
+
+class RemoteSearcher:
+    """Search a collection of a running ``sentvec serve`` (``POST /collections/NAME/search``)."""
+
+    def __init__(
+        self,
+        url: str,
+        collection: str,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        **options: Any,
+    ) -> None:
+        """:param url: the server. :param collection: the collection's name.
+        :param api_key: the server's key. :param options: the search request's fields
+        (``k``, ``mode``, ``filters``, ``passages``, ``min_score``)."""
+        self.url, self.collection = url.rstrip("/"), collection
+        self.api_key, self.timeout, self.options = api_key, timeout, options
+
+    def _request(self, query: str) -> tuple[str, dict[str, Any], dict[str, str]]:
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        return (
+            f"{self.url}/collections/{self.collection}/search",
+            {"query": query, **self.options},
+            headers,
+        )
+
+    def search(self, query: str) -> list[dict[str, Any]]:
+        """The hits of one query."""
+        url, body, headers = self._request(query)
+        with _httpx().Client(timeout=self.timeout) as c:
+            return list(_checked(c.post(url, json=body, headers=headers))["hits"])
+
+    async def asearch(self, query: str) -> list[dict[str, Any]]:
+        """:meth:`search` without blocking the event loop."""
+        url, body, headers = self._request(query)
+        async with _httpx().AsyncClient(timeout=self.timeout) as c:
+            return list(_checked(await c.post(url, json=body, headers=headers))["hits"])
+
+
+def make_searcher(
+    collection: Any = None,
+    *,
+    encoder: Encoder | None = None,
+    url: str | None = None,
+    api_key: str | None = None,
+    **options: Any,
+) -> CollectionSearcher | RemoteSearcher:
+    """A remote searcher when ``url`` is given (``collection`` is then its name), else a
+    local one over an open collection and its encoder."""
+    if url:
+        if not isinstance(collection, str):
+            raise SentvecError("with url=, pass the collection's name as collection='...'.")
+        return RemoteSearcher(url, collection, api_key, **options)
+    if collection is None or isinstance(collection, str) or encoder is None:
+        raise SentvecError(
+            "a local retriever needs an open collection and its encoder. Fix: pass "
+            "collection=sentvec.store.open_collection(...), encoder=sentvec.load(...), "
+            "or url= and the name of a served collection."
+        )
+    return CollectionSearcher(collection, encoder, **options)
+
+
+def hit_metadata(hit: dict[str, Any]) -> dict[str, Any]:
+    """A hit's fields other than its passage text, for a framework document's metadata."""
+    return {key: value for key, value in hit.items() if key != "text"}
+
+
 def make_embedder(
     model: str | None = None,
     *,
@@ -158,4 +249,15 @@ def _decode(body: dict[str, Any]) -> np.ndarray:
     return np.stack([np.frombuffer(base64.b64decode(d["embedding"]), "<f4") for d in rows])
 
 
-__all__ = ["Embedder", "LocalEmbedder", "RemoteEmbedder", "Role", "make_embedder"]
+__all__ = [
+    "CollectionSearcher",
+    "Embedder",
+    "LocalEmbedder",
+    "RemoteEmbedder",
+    "RemoteSearcher",
+    "Role",
+    "Searcher",
+    "hit_metadata",
+    "make_embedder",
+    "make_searcher",
+]

@@ -1,19 +1,30 @@
-"""LangChain: ``SentvecEmbeddings`` implements ``langchain_core.embeddings.Embeddings``.
+"""LangChain: ``SentvecEmbeddings`` implements ``langchain_core.embeddings.Embeddings``;
+``SentvecRetriever`` implements ``langchain_core.retrievers.BaseRetriever`` over a collection.
 
 >>> emb = SentvecEmbeddings()                                  # local all-MiniLM-L6-v2
 >>> emb = SentvecEmbeddings(url="http://127.0.0.1:8000")       # a running sentvec serve
 >>> emb.embed_query("reset password"); emb.embed_documents(["How do I reset it?"])
+>>> retriever = SentvecRetriever(collection=col, encoder=enc, k=3)
+>>> retriever = SentvecRetriever(url="http://127.0.0.1:8000", collection="help", k=3)
+>>> retriever.invoke("reset password")[0].metadata["answer"]
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sentvec.errors import MissingExtraError
-from sentvec.integrations._core import make_embedder
+from sentvec.integrations._core import hit_metadata, make_embedder, make_searcher
 
 try:
+    from langchain_core.callbacks import (
+        AsyncCallbackManagerForRetrieverRun,
+        CallbackManagerForRetrieverRun,
+    )
+    from langchain_core.documents import Document
     from langchain_core.embeddings import Embeddings
+    from langchain_core.retrievers import BaseRetriever
+    from pydantic import PrivateAttr
 except ImportError:
     raise MissingExtraError("langchain-core", "integrations") from None
 
@@ -58,4 +69,44 @@ class SentvecEmbeddings(Embeddings):
         return (await self.embedder.aembed([text], "query"))[0].tolist()
 
 
-__all__ = ["SentvecEmbeddings"]
+class SentvecRetriever(BaseRetriever):
+    """A sentvec collection as a LangChain retriever: one ``Document`` per hit, its
+    ``page_content`` the matching passage, its metadata every other field of the hit (id,
+    title, url, score, answer and its offsets, the document's metadata)."""
+
+    _searcher: Any = PrivateAttr()
+
+    def __init__(
+        self,
+        collection: Any = None,
+        *,
+        encoder: Encoder | None = None,
+        url: str | None = None,
+        api_key: str | None = None,
+        **options: Any,
+    ) -> None:
+        """:param collection: an open collection (local), or a served collection's name.
+        :param encoder: the collection's model (local). :param url: a running sentvec serve.
+        :param api_key: its key. :param options: search options (``k``, ``mode``,
+        ``filters``, ``passages``, ``min_score``)."""
+        super().__init__()
+        self._searcher = make_searcher(
+            collection, encoder=encoder, url=url, api_key=api_key, **options
+        )
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        return [_document(h) for h in self._searcher.search(query)]
+
+    async def _aget_relevant_documents(
+        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        return [_document(h) for h in await self._searcher.asearch(query)]
+
+
+def _document(hit: dict[str, Any]) -> Document:
+    return Document(page_content=hit["text"], metadata=hit_metadata(hit), id=hit["id"])
+
+
+__all__ = ["SentvecEmbeddings", "SentvecRetriever"]

@@ -1,8 +1,10 @@
-"""LlamaIndex: ``SentvecEmbedding`` implements ``llama_index.core.embeddings.BaseEmbedding``.
+"""LlamaIndex: ``SentvecEmbedding`` implements ``llama_index.core.embeddings.BaseEmbedding``;
+``SentvecRetriever`` implements ``llama_index.core.retrievers.BaseRetriever`` over a collection.
 
 >>> from llama_index.core import Settings
 >>> Settings.embed_model = SentvecEmbedding()                          # local
 >>> Settings.embed_model = SentvecEmbedding(url="http://127.0.0.1:8000")  # sentvec serve
+>>> SentvecRetriever(collection=col, encoder=enc, k=3).retrieve("reset password")
 """
 
 from __future__ import annotations
@@ -10,10 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from sentvec.errors import MissingExtraError
-from sentvec.integrations._core import LocalEmbedder, RemoteEmbedder, make_embedder
+from sentvec.integrations._core import (
+    LocalEmbedder,
+    RemoteEmbedder,
+    hit_metadata,
+    make_embedder,
+    make_searcher,
+)
 
 try:
+    from llama_index.core.base.base_retriever import BaseRetriever
     from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
     from pydantic import PrivateAttr
 except ImportError:
     raise MissingExtraError("llama-index-core", "integrations") from None
@@ -72,4 +82,40 @@ class SentvecEmbedding(BaseEmbedding):
         return (await self._embedder.aembed(texts, "document")).tolist()
 
 
-__all__ = ["SentvecEmbedding"]
+class SentvecRetriever(BaseRetriever):
+    """A sentvec collection as a LlamaIndex retriever: one ``NodeWithScore`` per hit, the
+    node's text the matching passage, its metadata every other field of the hit."""
+
+    def __init__(
+        self,
+        collection: Any = None,
+        *,
+        encoder: Any = None,
+        url: str | None = None,
+        api_key: str | None = None,
+        **options: Any,
+    ) -> None:
+        """:param collection: an open collection (local), or a served collection's name.
+        :param encoder: the collection's model (local). :param url: a running sentvec serve.
+        :param api_key: its key. :param options: search options (``k``, ``mode``,
+        ``filters``, ``passages``, ``min_score``)."""
+        super().__init__()
+        self._searcher = make_searcher(
+            collection, encoder=encoder, url=url, api_key=api_key, **options
+        )
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return [_node(h) for h in self._searcher.search(query_bundle.query_str)]
+
+    async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return [_node(h) for h in await self._searcher.asearch(query_bundle.query_str)]
+
+
+def _node(hit: dict[str, Any]) -> NodeWithScore:
+    node = TextNode(
+        text=hit["text"], id_=f"{hit['id']}#{hit['passage']}", metadata=hit_metadata(hit)
+    )
+    return NodeWithScore(node=node, score=float(hit["score"]))
+
+
+__all__ = ["SentvecEmbedding", "SentvecRetriever"]

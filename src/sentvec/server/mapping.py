@@ -10,6 +10,31 @@ if TYPE_CHECKING:
     from sentvec.store import Collection
 
 MAX_CLUSTERS = 12
+TEXT_CHARS = 400  # of a document's text shown beside its point
+
+
+def document_vectors(col: Collection) -> tuple[list[str], np.ndarray]:
+    """One vector per document: the normalised mean of its passages' vectors.
+
+    :return: document ids (in storage order) and their (n, dim) vectors.
+    """
+    from sentvec.documents import PASSAGE_SEP
+
+    sums: dict[str, np.ndarray] = {}
+    for pids, vectors in col._scan():  # both backends: every (passage keys, vectors) batch
+        for pid, v in zip(pids, np.asarray(vectors, dtype=np.float32), strict=True):
+            doc = pid.rsplit(PASSAGE_SEP, 1)[0]
+            sums[doc] = sums[doc] + v if doc in sums else v.copy()
+    ids = list(sums)
+    x = np.stack([sums[i] for i in ids]) if ids else np.zeros((0, col.meta["dim"]), np.float32)
+    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return ids, x
+
+
+def _label_text(hit: Any) -> str:
+    """A document as the map shows it: title, then the start of its text."""
+    body = " ".join(hit.text.split())[:TEXT_CHARS]
+    return f"{hit.title}. {body}" if hit.title else body
 
 
 def collection_map(col: Collection, max_points: int = 5000, seed: int = 0) -> dict[str, Any]:
@@ -26,17 +51,12 @@ def collection_map(col: Collection, max_points: int = 5000, seed: int = 0) -> di
     n = len(col)
     if n == 0:
         return {"points": [], "clusters": [], "method": None}
-    id_parts, vec_parts = [], []
-    for batch_ids, batch_vectors in col._scan():  # both backends: every (ids, vectors) batch
-        id_parts.extend(batch_ids)
-        vec_parts.append(np.asarray(batch_vectors, dtype=np.float32))
-    x = np.concatenate(vec_parts)
-    if len(id_parts) > max_points:
-        keep = np.sort(np.random.default_rng(seed).choice(len(id_parts), max_points, replace=False))
-        id_parts, x = [id_parts[i] for i in keep], x[keep]
-    ids = id_parts
-    by_id = {h.id: h.text for h in col._get(ids)}
-    texts = [by_id.get(i, "") for i in ids]
+    ids, x = document_vectors(col)
+    if len(ids) > max_points:
+        keep = np.sort(np.random.default_rng(seed).choice(len(ids), max_points, replace=False))
+        ids, x = [ids[i] for i in keep], x[keep]
+    by_id = {h.id: h for h in col.get(ids)}
+    texts = [_label_text(by_id[i]) if i in by_id else "" for i in ids]
     if len(x) >= 3:
         result = cluster(texts, vectors=x, k_max=min(MAX_CLUSTERS, len(x) - 1), seed=seed)
         labels, clusters = result.labels, result.clusters

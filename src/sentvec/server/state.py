@@ -58,10 +58,10 @@ class ServerState:
 
         :raises APIError: 404 naming the collections that exist.
         """
-        from sentvec.store import Collection, CollectionNotFoundError
+        from sentvec.store import CollectionNotFoundError, open_collection
 
         try:
-            return Collection.open(self.root, name)
+            return open_collection(self.root, name)
         except CollectionNotFoundError as e:
             raise APIError(404, str(e), param="name", code="collection_not_found") from None
 

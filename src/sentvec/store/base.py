@@ -455,6 +455,10 @@ class Collection(ABC):
     def __len__(self) -> int:
         return self._count(None)
 
+    def state_token(self) -> Any:
+        """A value that changes whenever the collection's content does (for caches)."""
+        return (self._count(None), self._count_passages())
+
     def search(
         self,
         text: str | np.ndarray | None = None,

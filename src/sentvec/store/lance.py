@@ -43,7 +43,7 @@ _RETRIES = 20
 _HIT_COLUMNS = ["pid", "id", "passage", "text", "title", "char_start", "char_end", "meta"]
 # what a collection made before documents (layout 1: one row per text) gets on opening
 _MIGRATE = {
-    "pid": "id",
+    "pid": "concat(id, '#0')",
     "passage": "CAST(0 AS INT)",
     "title": "CAST(NULL AS STRING)",
     "char_start": "CAST(0 AS INT)",
@@ -501,6 +501,14 @@ class LanceCollection(Collection):
 
     def _count_passages(self) -> int:
         return 0 if self.table is None else int(self.table.count_rows())
+
+    def state_token(self) -> Any:
+        """The table's version (every commit makes a new one)."""
+        table = self.table
+        if table is None:
+            return None
+        table.checkout_latest()
+        return int(table.version)
 
     def _vector_search(
         self, vector: np.ndarray, k: int, node: flt.Node | None, exact: bool | None

@@ -238,7 +238,7 @@ class PostgresCollection(Collection):
                     "ADD COLUMN document text"
                 )
                 self.conn.execute(
-                    f"UPDATE {t} SET pid = id, char_end = length(text), document = text"
+                    f"UPDATE {t} SET pid = id || '#0', char_end = length(text), document = text"
                 )
                 if pkey:
                     self.conn.execute(f"ALTER TABLE {t} DROP CONSTRAINT {_ident(pkey[0])}")
@@ -542,6 +542,13 @@ class PostgresCollection(Collection):
         cond, params = self._where(node)
         q = f"SELECT count(DISTINCT id) FROM {t}{cond}"
         return int(self._execute(q, params, node).fetchone()[0])
+
+    def state_token(self) -> Any:
+        """Passages and a checksum of their keys and texts (changes on every write)."""
+        if not self._table_exists():
+            return None
+        q = f"SELECT count(*), coalesce(sum(hashtext(pid || coalesce(text, ''))), 0) FROM {self.table_name}"
+        return tuple(self.conn.execute(q).fetchone())
 
     def _count_passages(self) -> int:
         if not self._table_exists():
