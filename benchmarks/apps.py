@@ -130,7 +130,7 @@ def real_derived(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str] | 
 
 
 def bench_collection(n: int) -> None:
-    from sentvec.store import create_collection, for_encoder, open_collection
+    from sentvec.store import create_collection
 
     made = real_derived(n)
     if made is None:
@@ -440,7 +440,7 @@ def bench_classify() -> None:
 
 
 def bench_retrieval() -> None:
-    from sentvec.store import create_collection, for_encoder, open_collection
+    from sentvec.store import for_encoder
 
     base = need(DATA / "msmarco-subset")
     with open(base / "corpus.jsonl", encoding="utf8") as f:

@@ -22,12 +22,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import data_path, machine  # noqa: E402
+import sentvec
+from sentvec.io import read_records
+from sentvec.store import for_encoder
+from sentvec.store.kb import kb_records
 
-import sentvec  # noqa: E402
-from sentvec.io import read_records  # noqa: E402
-from sentvec.store import for_encoder  # noqa: E402
-from sentvec.store.kb import kb_records  # noqa: E402
+from _common import data_path, machine
 
 ROOT = Path(__file__).resolve().parents[1]
 NONSENSE = [
@@ -56,10 +56,8 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     args = parser.parse_args()
     enc = sentvec.load(args.model)
-    msmarco = [
-        json.loads(line)["text"]
-        for line in open(data_path("msmarco-subset", "queries.jsonl"), encoding="utf8")
-    ]
+    with open(data_path("msmarco-subset", "queries.jsonl"), encoding="utf8") as f:
+        msmarco = [json.loads(line)["text"] for line in f]
     sets = {
         "knowledge base": (
             kb_records(ROOT / "src/sentvec/data/knowledge_base.jsonl"),
@@ -75,7 +73,7 @@ def main() -> None:
         for name, (records, qfile) in sets.items():
             col = for_encoder(tmp, name.replace(" ", "-"), enc)
             col.add(records, enc, show_progress=False)
-            rows = [json.loads(x) for x in open(qfile, encoding="utf8")]
+            rows = [json.loads(x) for x in qfile.read_text(encoding="utf8").splitlines()]
             found = best(col, enc, [r["query"] for r in rows])
             answerable += [s for s, _ in found]
             right += [i == r["answer"] for (_, i), r in zip(found, rows, strict=True)]

@@ -140,7 +140,7 @@ def pg_server(data: Path) -> Any:
 
 def ingest(location: str, name: str, x: np.ndarray) -> Any:
     """A fresh collection ``name`` holding ``x`` (ids ``d0``...), with the ingest rate reported."""
-    from sentvec.store import create_collection, for_encoder, open_collection
+    from sentvec.store import create_collection, open_collection
 
     n = len(x)
     from sentvec.store.errors import CollectionNotFoundError

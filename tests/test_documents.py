@@ -5,6 +5,8 @@ and token counts come from the tokenizer itself."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +22,8 @@ from sentvec.documents import (
 from sentvec.errors import SentvecError
 from sentvec.io import Record
 
-WORDS = "alpha beta gamma delta horse violin market weather refund password invoice".split()
+WORDS = ["alpha", "beta", "gamma", "delta", "horse", "violin", "market", "weather"]
+WORDS += ["refund", "password", "invoice"]
 
 
 def _sentence(rng: np.random.Generator, n: int) -> str:
@@ -34,7 +37,9 @@ def _tokens(chunker: Chunker, text: str) -> int:
 
 @pytest.fixture(scope="module")
 def chunker(tiny_encoder):
-    return Chunker(tiny_encoder.tokenizer, tiny_encoder.max_seq_length, Chunking(tokens=32, overlap=8))
+    return Chunker(
+        tiny_encoder.tokenizer, tiny_encoder.max_seq_length, Chunking(tokens=32, overlap=8)
+    )
 
 
 def test_default_size_follows_the_model():
@@ -47,7 +52,7 @@ def test_default_size_follows_the_model():
 def test_bad_settings_name_the_value_and_the_fix(tiny_encoder):
     with pytest.raises(SentvecError, match=r"chunk tokens 500 .*--chunk-tokens between 16 and 62"):
         Chunker(tiny_encoder.tokenizer, tiny_encoder.max_seq_length, Chunking(tokens=500))
-    with pytest.raises(SentvecError, match="overlap 40 .*below the passage length 32"):
+    with pytest.raises(SentvecError, match=r"overlap 40 .*below the passage length 32"):
         Chunker(tiny_encoder.tokenizer, 64, Chunking(tokens=32, overlap=40))
     with pytest.raises(SentvecError, match="no text and no title"):
         Chunker(tiny_encoder.tokenizer, 64).passages(Record("  ", "x"))
@@ -71,7 +76,7 @@ def test_windows_fit_break_at_sentences_and_overlap(chunker, tiny_encoder):
     assert len(passages) > 6
     limit = tiny_encoder.max_seq_length - tiny_encoder.tokenizer.n_special
     overlapped = 0
-    for a, b in zip(passages, passages[1:]):
+    for a, b in itertools.pairwise(passages):
         if b.start < a.end:
             overlapped += 1
             assert _tokens(chunker, text[b.start : a.end]) <= 8  # the overlap asked for, at most
@@ -89,10 +94,12 @@ def test_windows_fit_break_at_sentences_and_overlap(chunker, tiny_encoder):
     assert passages[0].document == text and all(p.document is None for p in passages[1:])
     no_overlap = Chunker(tiny_encoder.tokenizer, 64, Chunking(tokens=32, overlap=0))
     spans = no_overlap.spans(text)
-    assert all(b[0] >= a[1] for a, b in zip(spans, spans[1:]))
+    assert all(b[0] >= a[1] for a, b in itertools.pairwise(spans))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.text(
         alphabet=st.sampled_from([*"abcdefghij  .,!?\n", "é", "😀", "日", "本"]),

@@ -67,7 +67,7 @@ def test_every_interface_gives_the_same_hits(served, tiny_encoder, mode, locatio
 
     col, client = served
     python = [h.to_dict() for h in col.search(QUERY, 3, mode=mode, encoder=tiny_encoder)]
-    assert len(python) >= 2 and python[0]["id"] == "refunds"
+    assert len(python) >= (1 if mode == "text" else 2) and python[0]["id"] == "refunds"
     assert python[0]["answer"] and python[0]["title"] == "Refunds"
 
     r = client.post("/collections/help/search", json={"query": QUERY, "k": 3, "mode": mode})
@@ -88,7 +88,12 @@ def test_every_interface_gives_the_same_hits(served, tiny_encoder, mode, locatio
     assert [n.score for n in llama] == pytest.approx([h["score"] for h in python], abs=1e-5)
 
     want = [_key(h) for h in python]
-    for name, got in [("http", http), ("cli", cli), ("langchain", chain_hits), ("llamaindex", llama_hits)]:
+    for name, got in [
+        ("http", http),
+        ("cli", cli),
+        ("langchain", chain_hits),
+        ("llamaindex", llama_hits),
+    ]:
         assert [_key(h) for h in got] == want, name
     if mode == "hybrid":
         for got in (python, http, cli):
@@ -127,6 +132,17 @@ def test_no_good_match_reaches_every_interface(served, tiny_encoder, location): 
     code, out = invoke(["index", "search", "help", QUERY, "--store", location, "--model", model])
     assert code == 0 and "no good match" in out
     code, out = invoke(
-        ["index", "search", "help", QUERY, "--store", location, "--model", model, "--min-score", "0"]
+        [
+            "index",
+            "search",
+            "help",
+            QUERY,
+            "--store",
+            location,
+            "--model",
+            model,
+            "--min-score",
+            "0",
+        ]
     )
     assert code == 0 and "refunds" in out

@@ -125,7 +125,9 @@ def test_index_commands(setup, store, tmp_path):
     assert hybrid[0]["id"] == "a4" and 0 < hybrid[0]["fused"] <= 1 and -1 <= hybrid[0]["score"] <= 1
     assert len(hybrid) == 3  # the default k, the same as `sentvec search`
     info = json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)
-    assert info["documents"] == 4 and info["model"] == model and "category" in info["filter_columns"]
+    assert (
+        info["documents"] == 4 and info["model"] == model and "category" in info["filter_columns"]
+    )
     assert "faq\t4 documents\t4 passages" in _run("index", "list", "--store", store).stdout
     assert json.loads(_run("index", "list", "--store", store, "--json").stdout)[0]["documents"] == 4
     changed = tmp_path / "changed.csv"
@@ -137,7 +139,10 @@ def test_index_commands(setup, store, tmp_path):
     assert json.loads(out)["id"] == "a3" and json.loads(out)["score"] == pytest.approx(1, abs=1e-4)
     _run("index", "delete", "faq", "a1", "--store", store)
     _run("index", "delete", "faq", "--where", "category = 'billing'", "--store", store, "--yes")
-    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"] == 1
+    assert (
+        json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"]
+        == 1
+    )
 
 
 def test_store_from_environment(setup, tmp_path, monkeypatch):
@@ -156,7 +161,10 @@ def test_delete_where_asks_and_counts(setup, store):
     msg = _fails("index", "delete", "faq", *where, "--store", store)  # no answer: refused
     assert "delete 2 of 4 documents" in msg and "--yes" in msg
     _fails("index", "delete", "faq", *where, "--store", store, input="n\n")
-    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"] == 4
+    assert (
+        json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"]
+        == 4
+    )
     result = _run("index", "delete", "faq", *where, "--store", store, "--json", input="y\n")
     assert json.loads(result.stdout.splitlines()[-1])["deleted"] == 2
     assert "delete 2 of 4 documents" in result.stderr
@@ -165,7 +173,10 @@ def test_delete_where_asks_and_counts(setup, store):
     )
     assert "';'" in msg
     _fails("index", "drop", "faq", "--store", store)
-    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"] == 2
+    assert (
+        json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"]
+        == 2
+    )
     _run("index", "drop", "faq", "--store", store, "--yes")
     assert _run("index", "list", "--store", store, "--json").stdout.strip() == "[]"
 
@@ -178,9 +189,15 @@ def test_restore_undoes_a_delete(setup, tmp_path):
     before = versions[-1]
     assert before["documents"] == 4
     _run("index", "delete", "faq", "--where", "id != ''", "--store", store, "--yes")
-    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"] == 0
+    assert (
+        json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"]
+        == 0
+    )
     _run("index", "restore", "faq", "--version", str(before["version"]), "--store", store)
-    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"] == 4
+    assert (
+        json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"]
+        == 4
+    )
     _run("index", "add", "faq", str(file), "--store", store)  # and it can grow again
 
 
@@ -243,7 +260,10 @@ def test_delete_without_stdin_exits_2(setup, tmp_path):
     )
     assert done.returncode == 2 and done.stderr.count("\n") <= 2, done.stderr
     assert "error:" in done.stderr and "--yes" in done.stderr
-    assert json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"] == 4
+    assert (
+        json.loads(_run("index", "info", "faq", "--store", store, "--json").stdout)["documents"]
+        == 4
+    )
 
 
 def test_index_errors_are_one_line(setup, make_st_model):
@@ -273,7 +293,7 @@ KB = [
 
 def test_search_uses_cached_knowledge_base(tmp_path, monkeypatch, make_st_model):
     import sentvec.cli.search as cli
-    from sentvec.store import create_collection, for_encoder, open_collection
+    from sentvec.store import open_collection
 
     kb = tmp_path / "kb.jsonl"
     kb.write_text("".join(json.dumps(r) + "\n" for r in KB), encoding="utf8")
@@ -311,7 +331,7 @@ def test_search_uses_cached_knowledge_base(tmp_path, monkeypatch, make_st_model)
 def test_index_build_reports_recall(tmp_path):
     import numpy as np
 
-    from sentvec.store import create_collection, for_encoder, open_collection
+    from sentvec.store import create_collection
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((600, 8)).astype(np.float32)
@@ -330,7 +350,7 @@ def test_index_build_settings_reach_the_engine(store):
     back from LanceDB's index list and from PostgreSQL's catalog), and searches honour them."""
     import numpy as np
 
-    from sentvec.store import create_collection, for_encoder, open_collection
+    from sentvec.store import create_collection, open_collection
 
     rng = np.random.default_rng(1)
     x = rng.standard_normal((800, 8)).astype(np.float32)

@@ -11,12 +11,12 @@ from sentvec.io import Record
 from sentvec.store import (
     Collection,
     FilterError,
-    create_collection,
-    for_encoder,
-    open_collection,
     Hit,
     MetadataTypeError,
     ModelMismatchError,
+    create_collection,
+    for_encoder,
+    open_collection,
     rrf,
 )
 

@@ -27,7 +27,7 @@ TOPICS = [
     "Sales tax depends on the delivery address of the customer.",
     "Members with the viewer role cannot change anything.",
 ]
-FILLER = "The weather is sunny and the market is calm today."
+FILLER = "The weather is sunny and the market is calm on day {}."
 SPEC = Chunking(tokens=32, overlap=8)
 
 
@@ -37,7 +37,7 @@ def _docs() -> list[Record]:
     out = []
     for i in range(12):
         n = int(rng.integers(4, 14))
-        sentences = [FILLER] * n
+        sentences = [FILLER.format(10 * i + j) for j in range(n)]  # no two passages alike
         sentences[int(rng.integers(0, n))] = TOPICS[i % len(TOPICS)]
         cat = ["billing", "account", "data"][i % 3]
         meta = {"title": f"Article {i}", "category": cat, "url": f"https://x/{i}"}
@@ -54,32 +54,40 @@ def col(location, tiny_encoder):  # noqa: F811
     c.close()
 
 
-def _reference(encoder, records, query, k):
-    """Brute force: every passage embedded; a document scores its best passage."""
+def _reference(encoder, records, query):
+    """Brute force: every passage embedded; a document scores its best passage.
+
+    :return: {document: best score}, {passage key: score}.
+    """
     chunker = Chunker(encoder.tokenizer, encoder.max_seq_length, SPEC)
     passages = [p for r in records for p in chunker.passages(r)]
     v = encoder.encode([p.embed_text for p in passages], role="document", normalize=True)
     q = encoder.encode([query], role="query", normalize=True)[0]
     s = v @ q
-    best: dict[str, tuple[float, int]] = {}
+    docs: dict[str, float] = {}
     for j, p in enumerate(passages):
-        if p.doc_id not in best or s[j] > best[p.doc_id][0]:
-            best[p.doc_id] = (float(s[j]), j)
-    order = sorted(best, key=lambda d: -best[d][0])[:k]
-    passage_order = np.argsort(-s)[:k]
-    return order, [best[d][0] for d in order], [passages[j] for j in passage_order], s
+        docs[p.doc_id] = max(docs.get(p.doc_id, -2.0), float(s[j]))
+    return docs, {p.id: float(s[j]) for j, p in enumerate(passages)}
+
+
+def _same_ranking(got: list[tuple[str, float]], ref: dict[str, float], k: int) -> None:
+    """The k best of ``ref``, best first (ties within 1e-5 in any order), with their scores."""
+    want = sorted(ref.values(), reverse=True)[:k]
+    np.testing.assert_allclose([s for _, s in got], want, atol=1e-5)
+    for key, score in got:
+        assert ref[key] == pytest.approx(score, abs=1e-5), key
 
 
 def test_documents_equal_brute_force_over_all_passages(col, tiny_encoder):
     for query in ["refund to my card", "authenticator app codes", "weather and market"]:
-        ids, scores, top_passages, s = _reference(tiny_encoder, _docs(), query, 5)
+        docs, passages = _reference(tiny_encoder, _docs(), query)
         hits = col.search(query, 5, encoder=tiny_encoder, exact=True, min_score=0)
-        assert [h.id for h in hits] == ids
-        np.testing.assert_allclose([h.score for h in hits], scores, atol=1e-5)
+        _same_ranking([(h.id, h.score) for h in hits], docs, 5)
         assert len({h.id for h in hits}) == len(hits)  # one hit per document
-        passages = col.search(query, 5, encoder=tiny_encoder, passages=True, min_score=0)
-        assert [h.passage_id for h in passages] == [p.id for p in top_passages]
-        np.testing.assert_allclose([h.score for h in passages], np.sort(s)[::-1][:5], atol=1e-5)
+        for h in hits:  # each shown by its best passage
+            assert passages[h.passage_id] == pytest.approx(docs[h.id], abs=1e-5)
+        top = col.search(query, 5, encoder=tiny_encoder, passages=True, min_score=0)
+        _same_ranking([(h.passage_id, h.score) for h in top], passages, 5)
     h = col.search("refund to my card", 1, encoder=tiny_encoder, min_score=0)[0]
     doc = col.document(h.id)
     assert doc is not None and doc.text[h.start : h.end] == h.text  # offsets into the document
@@ -103,7 +111,9 @@ def test_filters_count_and_delete_whole_documents(col, tiny_encoder):
     assert col.delete(where="text LIKE '%ninety days%'") == 2
     assert len(col) == 10
     assert not [pid for ids, _ in col._scan() for pid in ids if pid.startswith(("doc3#", "doc11#"))]
-    hits = col.search("bank feeds approval", 10, encoder=tiny_encoder, filters={"category": "account"})
+    hits = col.search(
+        "bank feeds approval", 10, encoder=tiny_encoder, filters={"category": "account"}
+    )
     assert hits and {h.id for h in hits} <= {"doc1", "doc4", "doc7", "doc10"}
 
 
@@ -112,7 +122,9 @@ def test_upsert_replaces_every_passage_and_delete_removes_them(col, tiny_encoder
     old = col.document("doc0")
     old_passages = sum(1 for ids, _ in col._scan() for pid in ids if pid.startswith("doc0#"))
     assert old_passages >= 3
-    report = col.upsert([Record("A short new text about gift cards.", "doc0", {"title": "New"})], tiny_encoder)
+    report = col.upsert(
+        [Record("A short new text about gift cards.", "doc0", {"title": "New"})], tiny_encoder
+    )
     assert (report.added, report.updated, report.passages) == (0, 1, 1)
     assert col.count_passages() == before - old_passages + 1
     assert col.document("doc0").text == "A short new text about gift cards." != old.text
@@ -203,7 +215,9 @@ def _old_postgres(uri, encoder):
     with psycopg.connect(uri, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         register_vector(conn)
-        conn.execute("CREATE TABLE sentvec_collections (name text PRIMARY KEY, meta jsonb NOT NULL)")
+        conn.execute(
+            "CREATE TABLE sentvec_collections (name text PRIMARY KEY, meta jsonb NOT NULL)"
+        )
         conn.execute("INSERT INTO sentvec_collections VALUES ('old', %s)", (Jsonb(meta),))
         conn.execute(
             f"CREATE TABLE sv_old (id text PRIMARY KEY, text text, vector vector({encoder.dim}), "
@@ -239,7 +253,11 @@ def test_a_collection_made_before_documents_is_migrated(location, tmp_path, tiny
     assert col.count(filters={"category": "billing"}) == 1
     assert col.search("refunds", 1, mode="text")[0].id == "b"
     long = " ".join(TOPICS * 3)
-    col.upsert([Record(long, "b", {"category": "billing", "title": "Refunds"})], tiny_encoder, chunking=SPEC)
+    col.upsert(
+        [Record(long, "b", {"category": "billing", "title": "Refunds"})],
+        tiny_encoder,
+        chunking=SPEC,
+    )
     assert len(col) == 2 and col.count_passages() > 3  # re-split into passages
     assert col.document("b").text == long
     again = open_collection(location, "old")  # a second open changes nothing

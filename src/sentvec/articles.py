@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from sentvec.errors import MissingExtraError
-from sentvec.io import ARTICLE_SUFFIXES, InputFileError, Record
+from sentvec.records import InputFileError, Record
 
 MARKDOWN = (".md", ".markdown")
+ARTICLE_SUFFIXES = (*MARKDOWN, ".html", ".htm")
 _SITE_SUFFIX = re.compile(r"\s+[-–—|·:]\s+[^-–—|·:]{2,60}$")  # "Title – Site name"
 _META = {
     "category": ("category", "article:section", "og:article:section"),
@@ -120,7 +121,8 @@ def _markdown(file: Path, raw: str) -> tuple[dict[str, Any], str, str]:
         ) from None
     meta = {str(k): _plain(v) for k, v in post.metadata.items()}
     title = str(meta.pop("title", "") or "").strip()
-    tokens = MarkdownIt("commonmark").parse(post.content)
+    md = MarkdownIt("commonmark")
+    tokens = md.parse(post.content)
     if not title:
         title = next(
             (
@@ -130,7 +132,7 @@ def _markdown(file: Path, raw: str) -> tuple[dict[str, Any], str, str]:
             ),
             "",
         )
-    html = MarkdownIt("commonmark").renderer.render(tokens, {"html": False}, {})
+    html = md.renderer.render(tokens, md.options, {})
     return meta, title, _main_text(f"<html><body><article>{html}</article></body></html>")
 
 
@@ -175,7 +177,7 @@ def _main_text(html: str) -> str:
 
 def _drop_leading_title(text: str, title: str) -> str:
     """The text without a first block that only repeats the title (it is embedded anyway)."""
-    first, sep, rest = text.partition("\n\n")
+    first, _, rest = text.partition("\n\n")
     if title and " ".join(first.split()).lower() == " ".join(title.split()).lower():
         return rest
     return text
@@ -192,4 +194,4 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-__all__ = ["article_files", "iter_articles", "read_article"]
+__all__ = ["ARTICLE_SUFFIXES", "article_files", "iter_articles", "read_article"]

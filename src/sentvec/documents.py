@@ -80,8 +80,10 @@ class Chunking:
             as the passage.
         """
         budget = max_seq_length - n_special
-        tokens = self.tokens if self.tokens is not None else default_chunk_tokens(
-            max_seq_length, n_special
+        tokens = (
+            self.tokens
+            if self.tokens is not None
+            else default_chunk_tokens(max_seq_length, n_special)
         )
         if self.enabled and not MIN_TOKENS <= tokens <= budget:
             raise SentvecError(
@@ -270,6 +272,7 @@ def sentence_spans(text: str, language: str = "en") -> list[tuple[int, int]]:
     :return: (start, end) pairs in order; a text without sentence breaks is one span.
     """
     from sentencex import segment
+
     spans, pos = [], 0
     for piece in segment(language, text):
         stripped = piece.strip()

@@ -205,9 +205,10 @@ class Encoder:
             raise InvalidChoiceError("role", role, ROLES)
         return role if role in self.spec.prompts else None
 
-    def role_prefix(self, role: str) -> str:
-        """The literal text put before a text of that role (empty for most models)."""
-        return self._prompt(self.role_prompt(role))
+    def role_prefix(self, role: str | None) -> str:
+        """The literal text put before a text of that role (None: the model's default prompt;
+        empty for most models)."""
+        return self._prompt(self.role_prompt(role) if role else None)
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Token ids for training: truncated to ``max_seq_length``, right-padded, input order.

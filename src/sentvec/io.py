@@ -23,14 +23,14 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from sentvec.articles import ARTICLE_SUFFIXES
 from sentvec.errors import SentvecError
+from sentvec.records import EmptyInputError, InputFileError, Record  # noqa: F401  (re-exported)
 
 TEXT_COLUMNS = ("text", "sentence", "content", "passage", "body", "question")
-ARTICLE_SUFFIXES = (".md", ".markdown", ".html", ".htm")
 FORMATS = ("txt", "jsonl", "csv", "tsv")
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
 _BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
@@ -42,35 +42,6 @@ _BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
 )
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # long passages are fine; memory is per row
-
-
-@dataclass
-class Record:
-    """One input row: its text, an id, and any other fields as metadata."""
-
-    text: str
-    id: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-class InputFileError(SentvecError, ValueError):
-    """A row of an input file cannot be read."""
-
-    def __init__(self, path: Path, line: int, problem: str) -> None:
-        self.path, self.line, self.problem = path, line, problem
-        where = f"{path}:{line}" if line > 0 else str(path)
-        super().__init__(f"{where}: {problem}")
-
-
-class EmptyInputError(SentvecError, ValueError):
-    """An input file holds no rows."""
-
-    def __init__(self, path: str | Path, what: str = "rows") -> None:
-        self.path = Path(path)
-        super().__init__(
-            f"{str(path)!r} holds no {what}. Fix: give a file with at least one row "
-            "(check the file, its format and --text-field/--columns)."
-        )
 
 
 def detect_format(path: str | Path, fmt: str | None = None, default: str = "txt") -> str:

@@ -13,16 +13,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sentvec.cli._options import (
-    DEFAULT_BACKEND,
-    BackendOpt,
-    IdFieldOpt,
-    JsonOpt,
-    KOpt,
-    ModelOpt,
-    TextFieldOpt,
-    load_encoder,
-)
 from sentvec.cli._documents import (
     ChunkTokensOpt,
     MinScoreOpt,
@@ -32,6 +22,16 @@ from sentvec.cli._documents import (
     TitleFieldOpt,
     chunking,
     print_hits,
+)
+from sentvec.cli._options import (
+    DEFAULT_BACKEND,
+    BackendOpt,
+    IdFieldOpt,
+    JsonOpt,
+    KOpt,
+    ModelOpt,
+    TextFieldOpt,
+    load_encoder,
 )
 from sentvec.errors import SentvecError
 
@@ -239,8 +239,18 @@ def index_add(
     """
     spec = chunking(chunk_tokens, overlap, no_chunk, title_field)
     _ingest(
-        name, file, store, model, backend, text_field, id_field, batch_size, False, as_json,
-        spec, min_score,
+        name,
+        file,
+        store,
+        model,
+        backend,
+        text_field,
+        id_field,
+        batch_size,
+        False,
+        as_json,
+        spec,
+        min_score,
     )
 
 
@@ -268,8 +278,18 @@ def index_upsert(
     """
     spec = chunking(chunk_tokens, overlap, no_chunk, title_field)
     _ingest(
-        name, file, store, model, backend, text_field, id_field, batch_size, True, as_json,
-        spec, min_score,
+        name,
+        file,
+        store,
+        model,
+        backend,
+        text_field,
+        id_field,
+        batch_size,
+        True,
+        as_json,
+        spec,
+        min_score,
     )
 
 

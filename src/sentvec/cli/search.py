@@ -7,6 +7,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sentvec.cli._documents import (
+    ChunkTokensOpt,
+    MinScoreOpt,
+    NoChunkOpt,
+    OverlapOpt,
+    PassagesOpt,
+    TitleFieldOpt,
+    chunking,
+    print_hits,
+)
 from sentvec.cli._options import (
     DEFAULT_BACKEND,
     BackendOpt,
@@ -18,17 +28,6 @@ from sentvec.cli._options import (
     TextFieldOpt,
     load_encoder,
     require_rows,
-)
-
-from sentvec.cli._documents import (
-    ChunkTokensOpt,
-    MinScoreOpt,
-    NoChunkOpt,
-    OverlapOpt,
-    PassagesOpt,
-    TitleFieldOpt,
-    chunking,
-    print_hits,
 )
 
 if TYPE_CHECKING:
@@ -124,13 +123,10 @@ def _search_knowledge_base(
 
         minimum = default_min_score(encoder.name) if min_score is None else min_score
         records = kb_records(knowledge_base_path())
-        return search_records(
-            encoder, records, queries, k, min_score=minimum, passages=passages
-        )
+        return search_records(encoder, records, queries, k, min_score=minimum, passages=passages)
     col = knowledge_base_collection(encoder, knowledge_base_path())
     return [
-        col.search(q, k, encoder=encoder, min_score=min_score, passages=passages)
-        for q in queries
+        col.search(q, k, encoder=encoder, min_score=min_score, passages=passages) for q in queries
     ]
 
 

@@ -11,8 +11,6 @@ import numpy as np
 from sentvec.server.errors import APIError
 from sentvec.server.queue import BatchHook, BatchQueue
 
-ROLES = ("query", "document")  # prompt names every model accepts (its default prompt if absent)
-
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
     from sentvec.server.settings import Settings
@@ -39,18 +37,15 @@ class ServedModel:
 
         :raises APIError: 422 for another name the model does not know.
         """
-        spec = self.encoder.spec
-        if prompt is not None and prompt in spec.prompts:
-            return spec.prompts[prompt]
-        if prompt is None or prompt in ROLES:
-            name = spec.default_prompt_name
-            return spec.prompts.get(name, "") if name else ""
-        known = ", ".join([*spec.prompts, *ROLES])
-        raise APIError(422, f"unknown prompt {prompt!r}. Fix: use one of {known}.", param="prompt")
+        from sentvec.encoder import ROLES
 
-    def named_prompt(self, name: str) -> str:
-        """The model's prompt called ``name`` (``query``/``document``) if it has one, else ''."""
-        return self.prompt_text(name)
+        spec = self.encoder.spec
+        if prompt is None or prompt in ROLES:  # the encoder decides a role's prompt
+            return self.encoder.role_prefix(prompt)
+        if prompt in spec.prompts:
+            return spec.prompts[prompt]
+        known = ", ".join(dict.fromkeys([*spec.prompts, *ROLES]))
+        raise APIError(422, f"unknown prompt {prompt!r}. Fix: use one of {known}.", param="prompt")
 
     async def embed(
         self,

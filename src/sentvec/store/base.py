@@ -12,20 +12,22 @@ Opening and creating by location is in :mod:`sentvec.store` (this module imports
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from sentvec.documents import Chunker, Chunking, Passage, best_sentences, passage_id
+from sentvec.documents import Chunker, Chunking, Passage, passage_id
 from sentvec.errors import InvalidChoiceError, SentvecError
 from sentvec.io import Record
 from sentvec.store import filters as flt
+from sentvec.store import recall
+from sentvec.store import search as steps
 from sentvec.store.columns import check_metadata, coerce
 from sentvec.store.errors import ModelMismatchError
-from sentvec.store.fusion import fuse, group_documents
 from sentvec.store.hits import Hit, Hits
+from sentvec.store.search import QueryEncoder
 
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
@@ -35,20 +37,6 @@ METRICS = ("cosine", "dot")
 # Past this many passages an approximate index is built after ingest. Measured (BENCHMARKS.md,
 # 2-core CPU, 384-d): exact top-10 takes ~20 ms at 20k rows and ~125-220 ms at 100k.
 AUTO_INDEX_ROWS = 50_000
-HYBRID_DEPTH = 50  # passages each ranking contributes to a hybrid search, at least
-OVERFETCH = 4  # passages fetched per wanted document (more are fetched until k documents)
-
-
-@runtime_checkable
-class QueryEncoder(Protocol):
-    """What a search needs of a model: its identity and ``encode(texts, role=...)``."""
-
-    name: str
-
-    @property
-    def fingerprint(self) -> str: ...
-
-    def encode(self, texts: Any, *, role: Any = None) -> np.ndarray: ...
 
 
 @dataclass
@@ -510,127 +498,24 @@ class Collection(ABC):
             raise SentvecError(f"k must be a positive integer, got {k!r}. Fix: pass k >= 1.")
         k = int(k)
         node = self.filter_node(where, filters)
-        if mode != "vector" and not (text and text.strip()):
-            raise SentvecError(
-                f"{mode} search needs the query's text. Fix: pass the text (with the "
-                "encoder, or its vector), or use mode='vector' with a vector."
-            )
+        steps.check_text(text, mode)
         q: np.ndarray | None = None
         if vector is not None:
-            q = self._check_vector(vector)
+            q = steps.check_vector(vector, self.meta["dim"])
         elif mode != "text" or (highlight and encoder is not None):
             q = self._query_vector(text, encoder, needed=mode != "text")
-        fetch = self._fetcher(mode, text or "", q, node, exact)
-        ranked = fetch(k)[:k] if passages else self._top_documents(fetch, k)
-        hits = self._apply_minimum(ranked, mode, min_score, node)
+        fetch = steps.passage_ranking(self, mode, text or "", q, node, exact)
+        ranked = fetch(k)[:k] if passages else steps.top_documents(fetch, k)
+        hits = steps.apply_minimum(self, ranked, mode, min_score, node)
         if highlight and encoder is not None and q is not None and hits:
-            self._highlight(hits, q, encoder)
+            steps.highlight(hits, q, encoder, self.meta["metric"])
         return hits
-
-    def _fetcher(
-        self,
-        mode: str,
-        text: str,
-        q: np.ndarray | None,
-        node: flt.Node | None,
-        exact: bool | None,
-    ) -> Callable[[int], list[Hit]]:
-        """A function of n giving the n best passages of the mode."""
-        if mode == "text":
-            return lambda n: self._text_search(text, n, node)
-        assert q is not None  # vector and hybrid always have a query vector here
-        if mode == "vector":
-            return lambda n: self._vector_search(q, n, node, exact)
-
-        def hybrid(n: int) -> list[Hit]:
-            depth = max(HYBRID_DEPTH, n)
-            vec = self._vector_search(q, depth, node, exact)
-            txt = self._text_search(text, depth, node)
-            return fuse(vec, txt, n, lambda pids: self._cosines(q, pids))
-
-        return hybrid
-
-    def _top_documents(self, fetch: Callable[[int], list[Hit]], k: int) -> list[Hit]:
-        """The first k documents of the passage ranking: fetch more passages until k
-        documents are found or the ranking runs out (exact for the max rule)."""
-        n = max(k * OVERFETCH, 20)
-        while True:
-            got = fetch(n)
-            docs = group_documents(got, k)
-            if len(docs) >= k or len(got) < n:
-                return docs
-            n *= 4
-
-    def _apply_minimum(
-        self, ranked: list[Hit], mode: str, min_score: float | None, node: flt.Node | None
-    ) -> Hits:
-        if not ranked:
-            if self._count_passages() == 0:
-                reason = f"collection {self.name!r} is empty"
-            elif node is not None:
-                reason = "no document matches the filters"
-            elif mode == "text":
-                reason = "no passage holds the query's words"
-            else:
-                reason = "nothing was found"
-            return Hits([], reason)
-        best = float(ranked[0].score) if mode != "text" else None
-        minimum = self.meta.get("min_score") if min_score is None else min_score
-        if mode == "text" or minimum is None or minimum <= 0:
-            return Hits(ranked, best=best)
-        kept = [h for h in ranked if h.score >= minimum]
-        if kept:
-            return Hits(kept, best=best)
-        top = max(float(h.score) for h in ranked)
-        return Hits(
-            [],
-            f"no good match: the best passage scored {top:.3f}, under this collection's "
-            f"minimum {minimum:g}. Fix: rephrase the query, or lower the minimum "
-            "(min_score=, --min-score) if weak matches are wanted",
-            best=top,
-        )
-
-    def _highlight(self, hits: list[Hit], q: np.ndarray, encoder: QueryEncoder) -> None:
-        spans = best_sentences(
-            q,
-            [h.text for h in hits],
-            lambda texts: encoder.encode(texts, role="document"),
-            self.meta["metric"],
-        )
-        for h, span in zip(hits, spans, strict=True):
-            if span is not None:
-                h.answer = (h.start + span[0], h.start + span[1])
-
-    def _cosines(self, q: np.ndarray, pids: list[str]) -> dict[str, float]:
-        qn = self._normalise(q[None, :])[0]
-        return {i: float(v @ qn) for i, v in self._vectors(pids).items()}
 
     def _normalise(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
         if self.meta["metric"] == "cosine":
             x = x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
         return x
-
-    def _check_vector(self, vector: np.ndarray | Sequence[float]) -> np.ndarray:
-        """A query vector of the collection's length, finite, not all zeros."""
-        try:
-            v = np.asarray(vector, dtype=np.float32).reshape(-1)
-        except (TypeError, ValueError):
-            raise SentvecError(
-                "the query vector is not a list of numbers. Fix: pass the vector the "
-                "collection's model made for the query."
-            ) from None
-        if v.shape != (self.meta["dim"],):
-            raise SentvecError(
-                f"a query vector of length {v.size} for a {self.meta['dim']}-d "
-                "collection. Fix: encode the query with the collection's model."
-            )
-        if not np.isfinite(v).all() or not v.any():
-            raise SentvecError(
-                "the query vector holds NaN, infinity or only zeros, which has no nearest "
-                "passages. Fix: encode the query with the collection's model."
-            )
-        return v
 
     def _query_vector(
         self, text: str | None, encoder: QueryEncoder | None, needed: bool = True
@@ -666,40 +551,12 @@ class Collection(ABC):
         return self._normalise(vectors)
 
     def exact_top_ids(self, queries: np.ndarray, k: int = 10) -> list[list[str]]:
-        """Exact top-k passage keys for many queries in one pass over the stored vectors."""
-        q = self._normalise(np.atleast_2d(queries))
-        best_s = np.full((len(q), 0), -np.inf, dtype=np.float32)
-        best_i = np.empty((len(q), 0), dtype=object)
-        for ids_list, v in self._scan():
-            ids = np.asarray(ids_list, dtype=object)
-            s = np.concatenate([best_s, q @ v.T], axis=1)
-            i = np.concatenate([best_i, np.broadcast_to(ids, (len(q), len(ids)))], axis=1)
-            kk = min(k, s.shape[1])
-            top = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
-            top_s = np.take_along_axis(s, top, 1)
-            order = np.argsort(-top_s, axis=1, kind="stable")
-            best_s = np.take_along_axis(top_s, order, 1)
-            best_i = np.take_along_axis(np.take_along_axis(i, top, 1), order, 1)
-        return [list(row) for row in best_i]
+        """Exact top-k passage keys for many queries (see :mod:`sentvec.store.recall`)."""
+        return recall.exact_top_ids(self, queries, k)
 
     def measure_recall(self, sample: int = 100, k: int = 10, seed: int = 0) -> float:
-        """Recall@k of the approximate index against exact search, over passages. Queries are
-        the normalised means of two random stored vectors: near the data, but not in it."""
-        rng = np.random.default_rng(seed)
-        ids: list[str] = []
-        for batch_ids, _ in self._scan():
-            ids.extend(batch_ids)
-        n = len(ids)
-        pick = rng.choice(n, size=(sample, 2), replace=n < 2 * sample)
-        lookup = self._vectors(sorted({ids[j] for j in pick.ravel()}))
-        queries = np.stack([lookup[ids[a]] + lookup[ids[b]] for a, b in pick])
-        queries = self._normalise(queries)
-        exact = self.exact_top_ids(queries, k)
-        hits = sum(
-            len({h.passage_id for h in self._vector_search(q, k, None, False)} & set(e))
-            for q, e in zip(queries, exact, strict=True)
-        )
-        return round(hits / (sample * min(k, n)), 4)
+        """Recall@k of the approximate index (see :mod:`sentvec.store.recall`)."""
+        return recall.measure_recall(self, sample, k, seed)
 
     def update_meta(self, **values: Any) -> None:
         """Record more settings with the collection (saved at once)."""

@@ -7,7 +7,8 @@ measured recall). Every batch of whole documents is one atomic merge-insert keye
 passage key (retried on a commit conflict), made under a cross-process lock that also
 checks which documents are stored, so concurrent writers never store a document twice, an
 upsert replaces all of a document's passages in one commit, and a killed ingest loses at
-most the batch in flight, never half a document. LanceDB keeps every committed version of the table: :meth:`versions`
+most the batch in flight, never half a document. LanceDB keeps every committed version of
+the table: :meth:`versions`
 lists them and :meth:`restore` brings one back (versions older than 7 days are pruned when
 the table is optimised after an ingest).
 """

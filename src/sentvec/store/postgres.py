@@ -346,9 +346,7 @@ class PostgresCollection(Collection):
             # one writer at a time per collection: which documents are stored cannot change
             # between this check and the insert
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (t,))
-            cur.execute(
-                f"SELECT id FROM {t} WHERE passage = 0 AND id = ANY(%s)", (docs,)
-            )
+            cur.execute(f"SELECT id FROM {t} WHERE passage = 0 AND id = ANY(%s)", (docs,))
             stored = {r[0] for r in cur.fetchall()}
             if not upsert:
                 keep = [j for j, p in enumerate(passages) if p.doc_id not in stored]
@@ -538,7 +536,9 @@ class PostgresCollection(Collection):
             return 0
         t = self.table_name
         if node is None:
-            return int(self.conn.execute(f"SELECT count(*) FROM {t} WHERE passage = 0").fetchone()[0])
+            return int(
+                self.conn.execute(f"SELECT count(*) FROM {t} WHERE passage = 0").fetchone()[0]
+            )
         cond, params = self._where(node)
         q = f"SELECT count(DISTINCT id) FROM {t}{cond}"
         return int(self._execute(q, params, node).fetchone()[0])
@@ -547,7 +547,10 @@ class PostgresCollection(Collection):
         """Passages and a checksum of their keys and texts (changes on every write)."""
         if not self._table_exists():
             return None
-        q = f"SELECT count(*), coalesce(sum(hashtext(pid || coalesce(text, ''))), 0) FROM {self.table_name}"
+        q = (
+            "SELECT count(*), coalesce(sum(hashtext(pid || coalesce(text, ''))), 0) "
+            f"FROM {self.table_name}"
+        )
         return tuple(self.conn.execute(q).fetchone())
 
     def _count_passages(self) -> int:

@@ -23,8 +23,9 @@ class SearchRequest(BaseModel):
 
     query: str | None = Field(None, description="Query text.")
     vector: list[float] | None = Field(
-        None, description="The query's vector, if encoded already (vector mode, or beside "
-        "the text in hybrid mode)."
+        None,
+        description="The query's vector, if encoded already (vector mode, or beside "
+        "the text in hybrid mode).",
     )
     mode: Literal["vector", "text", "hybrid"] = "vector"
     k: int = Field(10, ge=1, le=1000)
@@ -166,7 +167,13 @@ async def document(name: str, doc_id: str, request: Request) -> Response:
             code="document_not_found",
         )
     return json_response(
-        {"id": hit.id, "title": hit.title, "url": hit.url, "text": hit.text, "metadata": hit.metadata}
+        {
+            "id": hit.id,
+            "title": hit.title,
+            "url": hit.url,
+            "text": hit.text,
+            "metadata": hit.metadata,
+        }
     )
 
 
