@@ -17,8 +17,12 @@ from sentvec.distributed.ray_encode import plan_blocks, read_block
 from sentvec.errors import SentvecError
 from sentvec.io import iter_records
 
-# no "\r": the single-process reader also ends a line at a lone carriage return
-LINE = st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=8)
+# no "\r": the single-process reader also ends a line at a lone carriage return; no NUL: it
+# refuses a file holding one as binary (the ray reader does not check yet: the house issue
+# moves every input format into io.py)
+LINE = st.text(
+    st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)), max_size=8
+)
 
 
 def _read_all(path, block_rows, **fields):

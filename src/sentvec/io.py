@@ -365,7 +365,7 @@ def iter_records(
     if fmt is None and (path.is_dir() or path.suffix.lower() in ARTICLE_SUFFIXES):
         from sentvec.articles import iter_articles
 
-        yield from iter_articles(path)
+        yield from iter_articles(check_input_path(path))
         return
     kind = detect_format(path, fmt)
     if kind == "txt":  # the fast path: one text per line
