@@ -257,6 +257,30 @@ def latency(args: argparse.Namespace) -> None:
             print(f"| {label} | {len(times)} queries | p50 {p50:.1f} ms | p99 {p99:.1f} ms |")
 
 
+def ingest_cost(args: argparse.Namespace) -> None:
+    """Ingest the long documents whole (cut at 256 tokens) and as passages (the default),
+    ``--repeat`` times each, alternating; median documents/s, passages/s and disk size."""
+    enc = sentvec.load(args.model, backend=args.backend)
+    docs, _, _ = build_documents()
+    runs: dict[str, list[dict]] = {"whole (truncated)": [], "passages (default 128/32)": []}
+    specs = {"whole (truncated)": Chunking(enabled=False), "passages (default 128/32)": None}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.repeat):
+            for label, spec in specs.items():
+                name = f"i{r}-{len(runs[label])}-{label[:5]}"
+                _, cost = ingest(enc, docs, spec or Chunking(), Path(tmp), name)
+                runs[label].append(cost)
+    print(f"# {machine()}; {len(docs)} documents; medians of {args.repeat} alternating runs")
+    print("| stored as | passages | seconds | documents/s | passages/s | disk MB |")
+    print("|---|---|---|---|---|---|")
+    for label, costs in runs.items():
+        med = {k: statistics.median(c[k] for c in costs) for k in costs[0]}
+        print(
+            f"| {label} | {med['passages']:.0f} | {med['seconds']:.1f} | {med['docs_per_s']:.1f} | "
+            f"{med['passages_per_s']:.1f} | {med['disk_mb']:.2f} |"
+        )
+
+
 def help_centre(args: argparse.Namespace) -> None:
     """The example help centre (10 articles) and its 24 questions: how often the right article
     is first, for truncation and each passage size."""
@@ -277,19 +301,21 @@ def help_centre(args: argparse.Namespace) -> None:
         for n, (label, spec) in enumerate(specs):
             col = for_encoder(tmp, f"h{n}", enc)
             col.add(records, enc, chunking=spec, show_progress=False)
-            first = top3 = 0
-            rr = []
-            for r in rows:
-                ids = [
-                    h.id
-                    for h in col.search(r["query"], 10, encoder=enc, min_score=0, highlight=False)
-                ]
-                first += ids[:1] == [r["answer"]]
-                top3 += r["answer"] in ids[:3]
-                rr.append(1 / (ids.index(r["answer"]) + 1) if r["answer"] in ids else 0.0)
-            print(
-                f"| {label} | {first}/{len(rows)} | {top3}/{len(rows)} | {100 * np.mean(rr):.1f} |"
-            )
+            for mode in ("vector", "hybrid"):
+                first = top3 = 0
+                rr = []
+                for r in rows:
+                    hits = col.search(
+                        r["query"], 10, mode=mode, encoder=enc, min_score=0, highlight=False
+                    )
+                    ids = [h.id for h in hits]
+                    first += ids[:1] == [r["answer"]]
+                    top3 += r["answer"] in ids[:3]
+                    rr.append(1 / (ids.index(r["answer"]) + 1) if r["answer"] in ids else 0.0)
+                print(
+                    f"| {label}, {mode} | {first}/{len(rows)} | {top3}/{len(rows)} | "
+                    f"{100 * np.mean(rr):.1f} |"
+                )
 
 
 def main() -> None:
@@ -298,6 +324,8 @@ def main() -> None:
     parser.add_argument("--backend", default="torch")
     parser.add_argument("--latency", action="store_true")
     parser.add_argument("--help-centre", action="store_true")
+    parser.add_argument("--ingest", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--passages", type=int, default=100_000)
     parser.add_argument(
         "--sizes",
@@ -310,6 +338,8 @@ def main() -> None:
         latency(args)
     elif args.help_centre:
         help_centre(args)
+    elif args.ingest:
+        ingest_cost(args)
     else:
         quality(args)
 

@@ -106,7 +106,7 @@ def test_onnx_store_deployment_in_a_clean_venv(tmp_path, make_st_model):
     np.testing.assert_allclose(deployed, reference.encode(queries), atol=1e-4)
 
     result = json.loads((tmp_path / "deploy_result.json").read_text())
-    assert result["info"]["rows"] == len(DOCS)  # added twice, upserted once: one row per id
+    assert result["info"]["documents"] == len(DOCS)  # added twice, upserted once: one per id
     stored = [*DOCS[:2], changed, DOCS[3]]
     scores = (
         reference.encode(stored_texts := [d["text"] for d in stored])
