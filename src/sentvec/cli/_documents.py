@@ -116,31 +116,47 @@ def _rest(text: str) -> str:
 
 
 def _passage(h: Hit, body: str, width: int, bold: bool, limit: int = 600) -> str:
-    """The passage wrapped and indented; the answering sentence bold on a terminal. A long
-    passage is cut around the answer."""
-    answer = h.answer_text
-    text = " ".join(body.split())
-    if answer:
-        a = " ".join(answer.split())
-        pos = text.find(a)
-        if pos >= 0 and len(text) > limit:
-            start = max(0, pos - (limit - len(a)) // 2)
-            text = ("..." if start else "") + text[start : start + limit].strip() + "..."
-        elif len(text) > limit:
-            text = text[:limit].rstrip() + "..."
-        lines = textwrap.wrap(text, max(width, 40))
-        out = "\n".join("       " + line for line in lines)
-        if bold and a in out.replace("\n       ", " "):
-            flat = out.replace("\n       ", " \x00")
-            i = flat.find(a)
-            if i >= 0:
-                j = i + len(a)
-                flat = flat[:i] + typer.style(flat[i:j], bold=True) + flat[j:]
-                out = flat.replace(" \x00", "\n       ")
-        return out
-    if len(text) > limit:
-        text = text[:limit].rstrip() + "..."
-    return "\n".join("       " + line for line in textwrap.wrap(text, max(width, 40)))
+    """The passage, a wrapped block per paragraph; the answering sentence bold on a terminal.
+    A passage longer than ``limit`` characters is cut to the paragraphs around the answer."""
+    paragraphs = [" ".join(p.split()) for p in body.split("\n\n") if p.strip()]
+    answer = " ".join(h.answer_text.split()) if h.answer_text else ""
+    at = next((n for n, p in enumerate(paragraphs) if answer and answer in p), 0)
+    if sum(map(len, paragraphs)) > limit:  # keep the answer's paragraph, grow around it
+        lo = hi = at
+        while hi + 1 < len(paragraphs) and sum(map(len, paragraphs[lo : hi + 2])) <= limit:
+            hi += 1
+        while lo > 0 and sum(map(len, paragraphs[lo - 1 : hi + 1])) <= limit:
+            lo -= 1
+        kept = paragraphs[lo : hi + 1]
+        if len(kept) == 1 and len(kept[0]) > limit:  # one long paragraph: cut around the answer
+            text = kept[0]
+            pos = max(0, text.find(answer)) if answer else 0
+            start = max(0, pos - (limit - len(answer)) // 2)
+            kept = [("..." if start else "") + text[start : start + limit].strip() + "..."]
+        else:
+            kept = (["..."] if lo else []) + kept + (["..."] if hi + 1 < len(paragraphs) else [])
+        paragraphs = kept
+    out = []
+    for p in paragraphs:
+        lines = textwrap.wrap(p, max(width, 40))
+        block = "\n".join("       " + line for line in lines)
+        if bold and answer and answer in p:
+            block = _embolden(block, answer)
+        out.append(block)
+    return "\n".join(out)
+
+
+def _embolden(block: str, answer: str) -> str:
+    """The wrapped block with the answer's words bold (they may run over several lines)."""
+    words, target = block.split(" "), answer.split()
+    flat = [w.strip() for w in words]
+    nonempty = [(k, w) for k, w in enumerate(flat) if w]
+    for start in range(len(nonempty) - len(target) + 1):
+        if [w for _, w in nonempty[start : start + len(target)]] == target:
+            for k, _ in nonempty[start : start + len(target)]:
+                words[k] = words[k].replace(flat[k], typer.style(flat[k], bold=True), 1)
+            break
+    return " ".join(words)
 
 
 __all__ = [
