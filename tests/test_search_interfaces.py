@@ -38,11 +38,11 @@ DOCS = [
     Record("Invoices carry your logo. Pick a brand colour.", "invoices", {"title": "Invoices"}),
 ]
 QUERY = "refund of my annual plan"
-FIELDS = ("id", "score", "passage", "start", "end", "answer_start", "answer_end", "text")
+FIELDS = ("id", "passage", "start", "end", "answer_start", "answer_end", "text")
 
 
 def _key(hit: dict) -> tuple:
-    return tuple(round(hit[f], 5) if f == "score" else hit[f] for f in FIELDS)
+    return tuple(hit[f] for f in FIELDS)
 
 
 @pytest.fixture()
@@ -67,8 +67,8 @@ def test_every_interface_gives_the_same_hits(served, tiny_encoder, mode, locatio
 
     col, client = served
     python = [h.to_dict() for h in col.search(QUERY, 3, mode=mode, encoder=tiny_encoder)]
-    assert len(python) >= (1 if mode == "text" else 2) and python[0]["id"] == "refunds"
-    assert python[0]["answer"] and python[0]["title"] == "Refunds"
+    assert len(python) >= (1 if mode == "text" else 2)  # (a tiny random model: any order)
+    assert all(h["answer"] and h["title"] for h in python)
 
     r = client.post("/collections/help/search", json={"query": QUERY, "k": 3, "mode": mode})
     assert r.status_code == 200, r.text
@@ -95,6 +95,8 @@ def test_every_interface_gives_the_same_hits(served, tiny_encoder, mode, locatio
         ("llamaindex", llama_hits),
     ]:
         assert [_key(h) for h in got] == want, name
+        scores = [h["score"] for h in python]
+        assert [h["score"] for h in got] == pytest.approx(scores, abs=1e-5), name
     if mode == "hybrid":
         for got in (python, http, cli):
             assert all(0 < h["fused"] <= 1 and -1 <= h["score"] <= 1 for h in got)
@@ -120,6 +122,7 @@ def test_the_http_retrievers_match_too(served, tiny_encoder):
     got = asyncio.run(remote())
     want = [h.to_dict() for h in col.search(QUERY, 3, mode="hybrid", encoder=tiny_encoder)]
     assert [_key(h) for h in got] == [_key(h) for h in want]
+    assert [h["score"] for h in got] == pytest.approx([h["score"] for h in want], abs=1e-5)
 
 
 def test_no_good_match_reaches_every_interface(served, tiny_encoder, location):  # noqa: F811
