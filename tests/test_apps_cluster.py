@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 pytest.importorskip("sklearn")
 from sklearn.metrics import adjusted_rand_score
 
-from sentvec.apps.cluster import cluster, ctfidf, ctfidf_keywords
+from sentvec.apps.cluster import cluster, ctfidf_keywords, term_weights
 from sentvec.apps.plot import reduce_2d, write_html, write_png
 from sentvec.cli import app
 
@@ -73,18 +73,37 @@ def test_community_leaves_outliers_unassigned():
     assert (got.labels[-5:] == -1).all() and (got.labels[:-5] >= 0).all()
 
 
-def test_ctfidf_by_hand():
-    tf = np.array([[2.0, 0.0, 1.0], [0.0, 3.0, 1.0]])
-    avg = tf.sum() / 2  # 3.5 words per class
+def test_term_weights_by_hand():
+    # 2 clusters of 2 texts; "apple" in both texts of cluster 0 only; "pear" in one text each
+    in_cluster = np.array([[2, 1, 0], [0, 1, 2]])
+    df = np.array([2, 2, 2])
     want = np.array(
         [
-            [2 / 3 * np.log(1 + avg / 2), 0, 1 / 3 * np.log(1 + avg / 2)],
-            [0, 3 / 4 * np.log(1 + avg / 3), 1 / 4 * np.log(1 + avg / 2)],
+            [1.0 * np.log(1.0 / 0.5), 0.5 * np.log(0.5 / 0.5), 0.0],
+            [0.0, 0.5 * np.log(0.5 / 0.5), 1.0 * np.log(1.0 / 0.5)],
         ]
     )
-    np.testing.assert_allclose(ctfidf(tf), want)
-    words = ctfidf_keywords(["apple apple pear", "kiwi kiwi kiwi pear"], np.array([0, 1]), 2)
-    assert words == {0: ["apple", "pear"], 1: ["kiwi", "pear"]}
+    np.testing.assert_allclose(term_weights(in_cluster, np.array([2, 2]), df, 4), want)
+    texts = ["apple pie pear", "apple tart", "kiwi pear", "kiwi juice"]
+    words = ctfidf_keywords(texts, np.array([0, 0, 1, 1]), 2)
+    assert words == {0: ["apple"], 1: ["kiwi"]}  # a word in one text of a cluster names none
+
+
+def test_a_word_in_most_texts_drops_out():
+    brand = "Ledgerline"
+    texts = [f"{brand} zebra refund money" for _ in range(4)]
+    texts += [f"{brand} apple password login" for _ in range(4)]
+    texts += [f"{brand} invoice tax vat" for _ in range(3)]
+    labels = np.array([0] * 4 + [1] * 4 + [2] * 3)
+    words = ctfidf_keywords(texts, labels, 3)
+    assert all("ledgerline" not in w for w in words.values())
+    assert set(words[0]) == {"zebra", "refund", "money"} and set(words[2]) == {
+        "invoice",
+        "tax",
+        "vat",
+    }
+    texts[0] = texts[0].replace("zebra", "refund")  # zebra now in fewer of the cluster's texts
+    assert ctfidf_keywords(texts, labels, 3)[0][-1] == "zebra"
 
 
 def test_map_files(tmp_path):

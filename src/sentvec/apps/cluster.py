@@ -309,45 +309,66 @@ def _char(code: int) -> str:
         return " "
 
 
-def ctfidf_keywords(texts: Sequence[str], labels: np.ndarray, n: int = 5) -> dict[int, list[str]]:
-    """Class-based TF-IDF (BERTopic): all texts of a cluster form one document;
-    weight(t, c) = tf(t, c) / |c| * log(1 + A / f(t)), with A the mean word count per cluster
-    and f(t) the count of t over all clusters. Here tf(t, c) counts the *texts* of c holding
-    t (one text repeating a word cannot name its cluster); texts are cleaned first
-    (:func:`clean_text`) and English stop words plus :data:`NOISE_WORDS` are left out.
+MAX_SHARE = 0.5  # a word in more than half of all texts (a product's name) names no cluster
+MIN_TEXTS = 2  # a keyword is in at least this many of its cluster's texts (when it has them)
 
-    :return: cluster label -> its ``n`` highest-weighted words.
+
+def ctfidf_keywords(texts: Sequence[str], labels: np.ndarray, n: int = 5) -> dict[int, list[str]]:
+    """Class-based term weights against the whole collection: the words that are frequent in
+    a cluster and rare elsewhere.
+
+    For a cluster c and a word t, with p(t|c) the share of c's texts holding t and p(t) the
+    share of all texts holding it, the weight is ``p(t|c) * log(p(t|c) / p(t))`` (the word's
+    term of the divergence between the cluster and the collection; :func:`term_weights`). A
+    word in more than half of all texts is left out, and so is a word in fewer than 2 of the
+    cluster's texts; ties go to the word more texts of the cluster hold, then to the more
+    common word, never to the alphabet. Texts are cleaned first (:func:`clean_text`), English
+    stop words and :data:`NOISE_WORDS` left out. On AG News (4 clusters) 100% of the top-5
+    keywords are among their class's 50 most distinctive words by a chi-square test, against
+    85% for the c-TF-IDF of BERTopic used before (BENCHMARKS.md, "Cluster keywords").
+
+    :return: cluster label -> its ``n`` best words.
     """
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
     groups = members_by_label(labels)
     ids = list(groups)
-    rows = [i for c in ids for i in groups[c].tolist()]
-    owner = np.repeat(np.arange(len(ids)), [len(groups[c]) for c in ids])
     vectorizer = CountVectorizer(
         stop_words=sorted(ENGLISH_STOP_WORDS | NOISE_WORDS),
         token_pattern=r"(?u)\b[^\W\d_]{2,}\b",
         binary=True,
     )
     try:
-        per_text = vectorizer.fit_transform([clean_text(texts[i]) for i in rows])
+        present = vectorizer.fit_transform([clean_text(t) for t in texts]).tocsr()  # (texts, vocab)
     except ValueError:  # nothing but stop words
         return {c: [] for c in ids}
-    import scipy.sparse
-
-    member_of = scipy.sparse.csr_matrix(
-        (np.ones(len(rows)), (owner, np.arange(len(rows)))), shape=(len(ids), len(rows))
-    )
-    tf = np.asarray((member_of @ per_text).todense(), dtype=np.float64)  # (clusters, vocab)
-    weights = ctfidf(tf)
     vocab = vectorizer.get_feature_names_out()
+    df = np.asarray(present.sum(axis=0)).ravel()  # texts holding each word
+    in_cluster = np.stack([np.asarray(present[groups[c]].sum(axis=0)).ravel() for c in ids])
+    sizes = np.array([len(groups[c]) for c in ids])
+    weights = term_weights(in_cluster, sizes, df, present.shape[0])
     out = {}
     for r, c in enumerate(ids):
-        ranked = [
-            str(vocab[j]) for j in np.argsort(-weights[r], kind="stable") if weights[r, j] > 0
-        ]
-        out[c] = _distinct(ranked, n)
+        keep = (df <= MAX_SHARE * present.shape[0]) & (in_cluster[r] >= min(MIN_TEXTS, sizes[r]))
+        w = np.where(keep, weights[r], 0.0)
+        order = np.lexsort((-df, -in_cluster[r], -w))  # by weight, then cluster count, then df
+        out[c] = _distinct([str(vocab[j]) for j in order if w[j] > 0], n)
     return out
+
+
+def term_weights(in_cluster: np.ndarray, sizes: np.ndarray, df: np.ndarray, n: int) -> np.ndarray:
+    """``p(t|c) * log(p(t|c) / p(t))`` for a (clusters, vocab) matrix of text counts.
+
+    :param in_cluster: texts of each cluster holding each word. :param sizes: texts per
+        cluster. :param df: texts of the collection holding each word. :param n: all texts.
+    :return: (clusters, vocab) weights; 0 where a cluster has none of the word, negative where
+        the cluster holds it less often than the collection does.
+    """
+    p_c = in_cluster / np.maximum(sizes, 1)[:, None]
+    p = df / max(n, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = p_c * np.log(p_c / p[None, :])
+    return np.where(in_cluster > 0, w, 0.0)
 
 
 def _distinct(words: list[str], n: int) -> list[str]:
@@ -363,10 +384,3 @@ def _distinct(words: list[str], n: int) -> list[str]:
         if len(kept) == n:
             break
     return kept
-
-
-def ctfidf(tf: np.ndarray) -> np.ndarray:
-    """c-TF-IDF weights of a (clusters, vocab) count matrix (see :func:`ctfidf_keywords`)."""
-    per_class = np.maximum(tf.sum(axis=1, keepdims=True), 1)
-    avg_words = tf.sum() / len(tf)
-    return (tf / per_class) * np.log(1 + avg_words / np.maximum(tf.sum(axis=0), 1))
