@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sentvec.errors import MissingExtraError
+from sentvec.extras import import_extra
 from sentvec.records import InputFileError, Record
 
 MARKDOWN = (".md", ".markdown")
@@ -103,11 +103,8 @@ def _read_text(file: Path) -> str:
 
 
 def _markdown(file: Path, raw: str) -> tuple[dict[str, Any], str, str]:
-    try:
-        import frontmatter
-        from markdown_it import MarkdownIt
-    except ImportError:
-        raise MissingExtraError("markdown-it-py", "articles") from None
+    frontmatter = import_extra("frontmatter", "articles", "python-frontmatter")
+    MarkdownIt = import_extra("markdown_it", "articles", "markdown-it-py").MarkdownIt
     import yaml
 
     try:
@@ -137,11 +134,8 @@ def _markdown(file: Path, raw: str) -> tuple[dict[str, Any], str, str]:
 
 
 def _html(file: Path, raw: str) -> tuple[dict[str, Any], str, str]:
-    try:
-        import trafilatura
-        from lxml import html as lxml_html
-    except ImportError:
-        raise MissingExtraError("trafilatura", "articles") from None
+    trafilatura = import_extra("trafilatura", "articles")
+    lxml_html = import_extra("lxml.html", "articles", "lxml")
     meta: dict[str, Any] = {}
     tree = lxml_html.fromstring(raw) if raw.strip() else None
     if tree is not None:
