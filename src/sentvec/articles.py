@@ -22,7 +22,7 @@ site's navigation, footer or cookie notice on exported pages).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +50,12 @@ def article_files(path: Path) -> list[Path]:
     )
 
 
-def iter_articles(path: str | Path) -> Iterator[Record]:
+def iter_articles(
+    path: str | Path, on_error: Callable[[InputFileError], None] | None = None
+) -> Iterator[Record]:
     """Each article of a folder (or one article file) as a record, in path order.
 
+    :param on_error: given, a broken file is passed to it and skipped instead of raised.
     :raises InputFileError: ``file:line`` of a broken file (undecodable bytes, broken front
         matter, no article text); nothing is yielded for it.
     """
@@ -62,7 +65,14 @@ def iter_articles(path: str | Path) -> Iterator[Record]:
         default_id = (
             file.relative_to(path).with_suffix("").as_posix() if path.is_dir() else file.stem
         )
-        yield read_article(file, default_id)
+        try:
+            record = read_article(file, default_id)
+        except InputFileError as e:
+            if on_error is None:
+                raise
+            on_error(e)
+            continue
+        yield record
 
 
 def read_article(file: Path, default_id: str | None = None) -> Record:

@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
         ``settings.models`` are loaded at start-up, off the event loop (``/ready`` says when).
     :return: the ASGI app.
     """
-    from sentvec.server.routes import collections, core, openai, web
+    from sentvec.server.routes import collections, core, kb, openai, web
 
     settings = settings or Settings()
     st = ServerState(settings, Metrics.create())
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
         for name, enc in loaded.items():
             st.models[name] = serve_model(name, enc, settings, hook_for(name))
         st.ready = True
+        st.start_jobs()  # after the models: a resumed upload needs its encoder
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
         finally:
             if not task.done():
                 await task
+            if st.jobs is not None:
+                await asyncio.get_running_loop().run_in_executor(None, st.jobs.close)
             for m in st.models.values():
                 await m.queue.close()
 
@@ -90,6 +93,7 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
     app.include_router(openai.router, dependencies=auth)
     app.include_router(core.router, dependencies=auth)
     app.include_router(collections.router, dependencies=auth)
+    app.include_router(kb.router, dependencies=auth)
     app.include_router(core.probes, dependencies=[])
     app.include_router(web.router)
     web.mount_static(app)
