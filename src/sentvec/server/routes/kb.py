@@ -70,8 +70,9 @@ async def drop(name: str, request: Request, confirm: str = Query(...)) -> Respon
 
 @router.get("/collections/{name}/facets", summary="Metadata columns with few values, counted")
 async def facets(name: str, request: Request) -> Response:
-    """Each text metadata column with 2-20 distinct values over the documents (category,
-    product, language...), its values by count: the page's filter dropdowns."""
+    """Each text metadata column with 2-20 distinct values over the documents, values
+    shared (at most 0.8 as many values as documents carrying the column) (category, product, language...; not a url or
+    a title), its values by count: the page's filter dropdowns."""
     st = state(request)
     col = st.collection(name)
     key = ("facets", name, await run_in_threadpool(col.state_token))
@@ -93,7 +94,9 @@ def collection_facets(col: Any) -> dict[str, Any]:
                 counter[value] += 1
     out = []
     for c, counter in counts.items():
-        if 2 <= len(counter) <= MAX_FACET_VALUES:
+        # a facet groups documents: few values, each shared (not a url, title or source path)
+        tagged = sum(counter.values())
+        if 2 <= len(counter) <= min(MAX_FACET_VALUES, 0.8 * tagged):
             values = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
             out.append({"column": c, "values": [{"value": v, "count": n} for v, n in values]})
     return {"facets": out}
