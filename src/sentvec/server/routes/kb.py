@@ -70,9 +70,9 @@ async def drop(name: str, request: Request, confirm: str = Query(...)) -> Respon
 
 @router.get("/collections/{name}/facets", summary="Metadata columns with few values, counted")
 async def facets(name: str, request: Request) -> Response:
-    """Each text metadata column with 2-20 distinct values over the documents, values
-    shared (at most 0.8 as many values as documents carrying the column) (category, product, language...; not a url or
-    a title), its values by count: the page's filter dropdowns."""
+    """The page's filter dropdowns: each text metadata column with 2-20 distinct values
+    shared by documents (at most 0.8 values per document carrying it: category, product,
+    language; not a url or a title), its values by count."""
     st = state(request)
     col = st.collection(name)
     key = ("facets", name, await run_in_threadpool(col.state_token))
