@@ -128,7 +128,12 @@ def register(app: typer.Typer) -> None:
             max_body_bytes=int(max_body_mb * 1_000_000),
         )
         settings.check_host()
-        import uvicorn
+        from sentvec.extras import import_extra
+        from sentvec.server import SERVER_MODULES
+
+        for module in SERVER_MODULES:  # before anything is loaded: the install line, exit 2
+            import_extra(module, "server", module.replace("_", "-"))
+        uvicorn = import_extra("uvicorn", "server")
 
         shown = f"[{host}]" if ":" in host else host
         typer.echo(

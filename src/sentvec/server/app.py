@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
         ``settings.models`` are loaded at start-up, off the event loop (``/ready`` says when).
     :return: the ASGI app.
     """
-    from sentvec.server.routes import collections, core, openai, web
+    from sentvec.server.routes import collections, core, kb, openai, web
 
     settings = settings or Settings()
     st = ServerState(settings, Metrics.create())
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
         for name, enc in loaded.items():
             st.models[name] = serve_model(name, enc, settings, hook_for(name))
         st.ready = True
+        st.start_jobs()  # after the models: a resumed upload needs its encoder
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
         finally:
             if not task.done():
                 await task
+            if st.jobs is not None:
+                await asyncio.get_running_loop().run_in_executor(None, st.jobs.close)
             for m in st.models.values():
                 await m.queue.close()
 
@@ -91,7 +94,8 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
     app.include_router(openai.router, dependencies=auth)
     app.include_router(core.router, dependencies=auth)
     app.include_router(collections.router, dependencies=auth)
-    keyed = (openai.router, core.router, collections.router)
+    app.include_router(kb.router, dependencies=auth)
+    keyed = (openai.router, core.router, collections.router, kb.router)
     app.state.keyed_endpoints = {getattr(r, "endpoint", None) for rt in keyed for r in rt.routes}
     app.include_router(core.probes, dependencies=[])
     app.include_router(web.router)
@@ -106,7 +110,10 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # uploads stream to disk under their own limit (max_upload_bytes, checked by the route)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=r"/collections/[^/]+/uploads"
+    )
     app.add_middleware(MetricsMiddleware, metrics=st.metrics)
     return app
 

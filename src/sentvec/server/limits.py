@@ -1,8 +1,10 @@
 """Request body limit: a pure ASGI middleware that answers 413 before a too-large body is
-read into memory (by its ``Content-Length``, or while a chunked body streams in)."""
+read into memory (by its ``Content-Length``, or while a chunked body streams in). Routes that
+stream their body to disk (uploads) are exempt: they keep a limit of their own."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -18,11 +20,14 @@ ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 class BodyLimitMiddleware:
     """413 with OpenAI's error envelope for a body over ``max_bytes``."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt: str | None = None) -> None:
+        """:param max_bytes: the largest body. :param exempt: a regex of paths (matched in
+        full) that stream their body and check its size themselves."""
         self.app, self.max_bytes = app, max_bytes
+        self.exempt = re.compile(exempt) if exempt else None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self.exempt and self.exempt.fullmatch(scope["path"])):
             await self.app(scope, receive, send)
             return
         length = dict(scope.get("headers") or []).get(b"content-length")

@@ -37,6 +37,9 @@ class Settings:
     :param max_request_tokens: most tokens in one request.
     :param map_points: most points drawn on the map of a collection.
     :param max_body_bytes: largest request body (413 past it, before it is parsed).
+    :param max_upload_bytes: largest knowledge-base upload (a zip may unpack to 4x).
+    :param jobs_dir: where uploads and their jobs are kept (None: ``.jobs`` in the collections
+        folder; ``$SENTVEC_HOME/jobs`` when collections are in PostgreSQL).
     """
 
     models: dict[str, str | None] = field(default_factory=lambda: {"all-MiniLM-L6-v2": None})
@@ -56,6 +59,8 @@ class Settings:
     max_request_tokens: int = 300_000
     map_points: int = 5000
     max_body_bytes: int = 64_000_000
+    max_upload_bytes: int = 512 * 1024 * 1024
+    jobs_dir: str | Path | None = None
 
     def __post_init__(self) -> None:
         if self.api_key is None:

@@ -108,12 +108,18 @@ class _QueueEncoder:
         return vectors
 
 
-@router.get("", summary="Names of the served collections")
-async def list_all(request: Request) -> Response:
-    """Collections under the served folder."""
+@router.get("", summary="Names of the served collections (with details=true: sizes, models)")
+async def list_all(request: Request, details: bool = False) -> Response:
+    """Collections under the served folder; ``details`` adds documents, passages, model and
+    disk size of each."""
+    from sentvec.server.routes.kb import collection_details
     from sentvec.store import list_collections
 
-    return json_response({"collections": list_collections(state(request).root)})
+    root = state(request).root
+    body: dict[str, Any] = {"collections": await run_in_threadpool(list_collections, root)}
+    if details:
+        body["details"] = await run_in_threadpool(collection_details, root)
+    return json_response(body)
 
 
 @router.get("/{name}", summary="A collection's size, model, chunking, filter columns and index")
