@@ -99,6 +99,9 @@ def register(app: typer.Typer) -> None:
         max_queued: Annotated[
             int, typer.Option(min=1, help="Texts waiting per model before 429 Too Many Requests.")
         ] = 4096,
+        max_body_mb: Annotated[
+            float, typer.Option(min=0.001, help="Largest request body in MB (413 past it).")
+        ] = 64.0,
         log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
     ) -> None:
         """Serve models over HTTP: /v1/embeddings (OpenAI), /similarity, /classify,
@@ -122,6 +125,7 @@ def register(app: typer.Typer) -> None:
             max_batch_tokens=max_batch_tokens,
             max_wait_ms=max_wait_ms,
             max_queued=max_queued,
+            max_body_bytes=int(max_body_mb * 1_000_000),
         )
         settings.check_host()
         from sentvec.extras import import_extra

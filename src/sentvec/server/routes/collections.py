@@ -13,7 +13,14 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sentvec.server.errors import APIError
-from sentvec.server.routes._common import check_texts, check_tokens, json_response, state
+from sentvec.server.routes._common import (
+    check_documents,
+    check_texts,
+    check_tokens,
+    check_vector,
+    json_response,
+    state,
+)
 
 router = APIRouter(prefix="/collections", tags=["Collections"])
 
@@ -140,6 +147,8 @@ async def search(name: str, body: SearchRequest, request: Request) -> Response:
         check_texts([text], st, "query")
     model = st.model_for(col) if text or body.highlight else None
     vector = body.vector
+    if vector is not None:
+        check_vector(vector, col.meta["dim"])
     if vector is None and body.mode != "text":
         vectors, _ = await model.embed([text], model.encoder.role_prefix("query"))  # type: ignore[union-attr]
         vector = vectors[0]
@@ -195,6 +204,7 @@ async def add(name: str, body: AddRequest, request: Request) -> Response:
     check_name(name)
     texts = [d.text for d in body.documents]
     check_texts(texts, st, "documents")
+    check_documents(body.documents)
     model = st.model(body.model)
     col = await run_in_threadpool(for_encoder, st.root, name, model.encoder)
     model = st.model_for(col)
