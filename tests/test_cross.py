@@ -142,3 +142,59 @@ def test_new_head_on_a_bi_encoder_folder(tiny_hf_dir: Path) -> None:
     ce = sentvec.load_cross(tiny_hf_dir, num_labels=1)
     assert ce.num_labels == 1 and ce.activation == "sigmoid"
     assert ce.predict(PAIRS).shape == (len(PAIRS),)
+
+
+# -- ONNX ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from sentvec.cross.onnx import export_cross
+
+    base = tmp_path_factory.mktemp("onnx")
+    folder = make_cross_folder(base / "ce", 3)
+    return folder, export_cross(folder, base / "exported", int8=True)
+
+
+def test_onnx_matches_torch(exported) -> None:
+    folder, out = exported
+    want = sentvec.load_cross(folder).predict(PAIRS)
+    for model in (folder, out):  # exported on first use (cached), and an exported folder
+        got = sentvec.load_cross(model, backend="onnx").predict(PAIRS)
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_onnx_int8_is_batch_invariant_and_close(exported) -> None:
+    folder, out = exported
+    ce = sentvec.load_cross(out, backend="onnx-int8")
+    assert ce.backend.quantization is not None
+    batch = ce.predict(PAIRS, batch_size=7)
+    alone = np.stack([ce.predict([p])[0] for p in PAIRS])
+    np.testing.assert_allclose(batch, alone, atol=1e-6)
+    fp32 = sentvec.load_cross(folder).predict(PAIRS)
+    assert np.abs(batch - fp32).max() < 0.05 * np.abs(fp32).max()
+
+
+def test_exported_folder_runs_without_torch(exported) -> None:
+    import json
+    import subprocess
+    import sys
+
+    folder, out = exported
+    code = (
+        "import sys, json; sys.modules['torch'] = None; sys.modules['transformers'] = None\n"
+        "import sentvec\n"
+        f"ce = sentvec.load_cross({str(out)!r}, backend='onnx')\n"
+        f"print(json.dumps(ce.predict({PAIRS!r}).tolist()))\n"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "PYTHONPATH": src},
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    got = np.array(json.loads(res.stdout.strip().splitlines()[-1]))
+    np.testing.assert_allclose(got, sentvec.load_cross(folder).predict(PAIRS), atol=1e-5)
