@@ -100,6 +100,14 @@ def register(app: typer.Typer) -> None:
             int, typer.Option(min=1, help="Texts waiting per model before 429 Too Many Requests.")
         ] = 4096,
         log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+        rerank_model: Annotated[
+            Optional[list[str]],
+            typer.Option(
+                "--rerank-model",
+                help="Cross-encoder for POST /rerank and /v1/rerank: NAME=PATH, or a folder / "
+                "hub id (repeat for several) [default: none].",
+            ),
+        ] = None,
     ) -> None:
         """Serve models over HTTP: /v1/embeddings (OpenAI), /similarity, /classify,
         /collections, /metrics, /docs, and the search + map page at /.
@@ -122,6 +130,9 @@ def register(app: typer.Typer) -> None:
             max_batch_tokens=max_batch_tokens,
             max_wait_ms=max_wait_ms,
             max_queued=max_queued,
+            rerank_models={
+                n: p for n, p in parse_models(rerank_model).items() if p and rerank_model
+            },
         )
         settings.check_host()
         import uvicorn

@@ -15,7 +15,11 @@ if TYPE_CHECKING:
     from sentvec.encoder import Encoder
 
 
-def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | None = None) -> Any:
+def create_app(
+    settings: Settings | None = None,
+    encoders: dict[str, Encoder] | None = None,
+    rerankers: dict[str, Any] | None = None,
+) -> Any:
     """Build the FastAPI app (see :func:`sentvec.server.app.create_app`)."""
     try:
         import fastapi  # noqa: F401
@@ -25,7 +29,7 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
         raise MissingExtraError(e.name or "fastapi", "server") from None
     from sentvec.server.app import create_app as build
 
-    return build(settings, encoders)
+    return build(settings, encoders, rerankers)
 
 
 __all__ = ["Settings", "create_app"]

@@ -23,21 +23,28 @@ from sentvec.server.settings import Settings
 from sentvec.server.state import ServerState
 
 if TYPE_CHECKING:
+    from sentvec.cross import CrossEncoder
     from sentvec.encoder import Encoder
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
 
-def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | None = None) -> Any:
+def create_app(
+    settings: Settings | None = None,
+    encoders: dict[str, Encoder] | None = None,
+    rerankers: dict[str, CrossEncoder] | None = None,
+) -> Any:
     """Build the FastAPI app.
 
     :param settings: the server settings (default: :class:`Settings`()).
     :param encoders: already loaded encoders by served name (tests); else the models of
         ``settings.models`` are loaded at start-up, off the event loop (``/ready`` says when).
+    :param rerankers: already loaded cross-encoders by served name (tests); else those of
+        ``settings.rerank_models``.
     :return: the ASGI app.
     """
-    from sentvec.server.routes import collections, core, openai, web
+    from sentvec.server.routes import collections, core, openai, rerank, web
 
     settings = settings or Settings()
     st = ServerState(settings, Metrics.create())
@@ -63,6 +70,7 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
             }
         for name, enc in loaded.items():
             st.models[name] = serve_model(name, enc, settings, hook_for(name))
+        rerank.load_rerankers(st, rerankers)
         st.ready = True
 
     @asynccontextmanager
@@ -77,6 +85,7 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
                 await task
             for m in st.models.values():
                 await m.queue.close()
+            await rerank.close_rerankers(st)
 
     app = FastAPI(
         title="sentvec",
@@ -90,6 +99,7 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
     app.include_router(openai.router, dependencies=auth)
     app.include_router(core.router, dependencies=auth)
     app.include_router(collections.router, dependencies=auth)
+    app.include_router(rerank.router, dependencies=auth)
     app.include_router(core.probes, dependencies=[])
     app.include_router(web.router)
     web.mount_static(app)

@@ -36,6 +36,8 @@ class Settings:
     :param max_chars: most characters in one text.
     :param max_request_tokens: most tokens in one request.
     :param map_points: most points drawn on the map of a collection.
+    :param rerank_models: served name -> cross-encoder folder or hub id, for ``/rerank`` and
+        ``/v1/rerank`` (none by default).
     """
 
     models: dict[str, str | None] = field(default_factory=lambda: {"all-MiniLM-L6-v2": None})
@@ -54,6 +56,7 @@ class Settings:
     max_chars: int = 20_000
     max_request_tokens: int = 300_000
     map_points: int = 5000
+    rerank_models: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.api_key is None:

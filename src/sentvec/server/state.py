@@ -23,6 +23,7 @@ class ServerState:
     settings: Settings
     metrics: Metrics
     models: dict[str, ServedModel] = field(default_factory=dict)
+    rerankers: dict[str, Any] = field(default_factory=dict)  # name -> ServedReranker
     ready: bool = False
     maps: dict[tuple[str, Any], dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
