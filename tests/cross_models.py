@@ -23,6 +23,7 @@ def make_cross_folder(
     activation: str | None = None,
     arch: str = "bert",
     seed: int = 0,
+    init_range: float = 0.3,
 ) -> Path:
     """Write a plain Hugging Face sequence-classification folder; with ``activation`` (a
     dotted torch path) set in config.json as sentence-transformers v4+ stores it."""
@@ -46,7 +47,7 @@ def make_cross_folder(
         num_attention_heads=2,
         intermediate_size=64,
         num_labels=num_labels,
-        initializer_range=0.3,  # wide weights: pairs get clearly different scores
+        initializer_range=init_range,  # wide (0.3): pairs get clearly different scores
     )
     if arch == "bert":
         from transformers import BertConfig, BertForSequenceClassification
