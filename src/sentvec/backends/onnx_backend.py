@@ -71,6 +71,8 @@ class OnnxBackend:
     # Padded tokens per batch the encoder uses unless told otherwise: on 2 cores small batches
     # keep activations in cache (measured in BENCHMARKS.md, "Token budget").
     max_tokens: int | None = DEFAULT_MAX_TOKENS
+    #: the graph output :meth:`embed` returns (the cross-encoder's graph gives ``logits``)
+    output_name: str = OUTPUT_NAME
 
     def __init__(
         self,
@@ -122,15 +124,15 @@ class OnnxBackend:
         self._opened = 1
         self._opening = threading.Lock()
         outputs = {o.name: o for o in self.session.get_outputs()}
-        if OUTPUT_NAME not in outputs:
+        if self.output_name not in outputs:
             raise BrokenModelError(
                 self.path,
-                "not a sentvec graph (no 'sentence_embedding' output); "
+                f"not a sentvec graph (no {self.output_name!r} output); "
                 "re-export it with `sentvec export`",
             )
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
-        width = outputs[OUTPUT_NAME].shape[-1]
+        width = outputs[self.output_name].shape[-1]
         self.dim = int(width) if isinstance(width, int) else int(self.metadata.get(META_DIM, 0))
         quantized = self.metadata.get(META_QUANTIZATION)
         #: the int8 scheme (None for fp32 graphs); part of :attr:`Encoder.fingerprint`
@@ -189,7 +191,7 @@ class OnnxBackend:
         feeds = {n: np.ascontiguousarray(given[n], dtype=np.int64) for n in self.input_names}
         session = self._take()
         try:
-            (out,) = session.run([OUTPUT_NAME], feeds)  # (B, D)
+            (out,) = session.run([self.output_name], feeds)  # (B, D)
         finally:
             self._free.put(session)
         return np.asarray(out, dtype=np.float32)
