@@ -98,7 +98,7 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 @pytest.mark.timeout(900)
 def test_onnx_store_deployment_in_a_clean_venv(tmp_path, make_st_model):
     import sentvec
-    from sentvec.backends.onnx_export import export_folder
+    from sentvec.backends.onnx.export import export_folder
 
     model = export_folder(make_st_model("mean", normalize=True), tmp_path / "model-onnx")
     _write_jsonl(tmp_path / "docs.jsonl", DOCS)

@@ -15,7 +15,7 @@ import pytest
 
 import sentvec
 from sentvec.backends import BACKENDS, create_backend
-from sentvec.backends import onnx_backend as ob
+from sentvec.backends.onnx import runtime as ob
 from sentvec.errors import InvalidChoiceError, SentvecError
 
 pytest.importorskip("onnxruntime")
@@ -105,7 +105,7 @@ def test_more_lanes_than_threads_is_refused(make_st_model, tmp_path):
 
 
 def test_export_is_cached_and_reused(make_st_model, tmp_path, monkeypatch):
-    from sentvec.backends import onnx_export
+    from sentvec.backends.onnx import export as onnx_export
 
     folder = make_st_model("mean")
     first = sentvec.load(folder, backend="onnx", cache_dir=tmp_path)

@@ -357,7 +357,7 @@ def write_spec(spec: ModelSpec, folder: str | Path, dim: int) -> None:
     _write_json(root / "modules.json", modules)
     sbert = {"max_seq_length": spec.max_seq_length, "do_lower_case": spec.do_lower_case}
     _write_json(root / "sentence_bert_config.json", sbert)
-    from sentvec import __version__
+    from sentvec._version import __version__
 
     st_cfg = {
         "__version__": {"sentvec": __version__},

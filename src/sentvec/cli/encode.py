@@ -224,7 +224,7 @@ def export(
 
     Example: sentvec export --out onnx-model --int8
     """
-    from sentvec.backends.onnx_export import export_folder
+    from sentvec.backends.onnx.export import export_folder
 
     check_output_folder(out)
     folder = export_folder(model, out, int8=int8)
@@ -274,7 +274,7 @@ def info(
 
 def _describe_static(model: str | None, folder: Path) -> bool:
     """Print a static model's description (``sentvec distill`` folders); False if not one."""
-    from sentvec.static.model import StaticModel, static_module_dir
+    from sentvec.backends.static.model import StaticModel, static_module_dir
 
     if static_module_dir(folder) is None:
         return False

@@ -288,7 +288,7 @@ class CrossEncoder:
 
 def write_cross_config(folder: Path, activation: str, max_seq_length: int) -> None:
     """The sentence-transformers description files of a CrossEncoder folder."""
-    from sentvec import __version__
+    from sentvec._version import __version__
 
     st = {
         "__version__": {"sentvec": __version__},

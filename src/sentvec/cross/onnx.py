@@ -2,7 +2,7 @@
 (token ids in, ``logits`` out), its batch-invariant int8 form, and the backend that runs it
 with onnxruntime alone (no torch).
 
-The int8 form is the bi-encoder's (:mod:`sentvec.backends.onnx_quantize`: one activation
+The int8 form is the bi-encoder's (:mod:`sentvec.backends.onnx.quantize`: one activation
 scale per token, per-channel int8 weights, GPTQ rounding, smoothing), calibrated on (question,
 answer) pairs of the shipped knowledge base, so a pair's score does not depend on the batch.
 A graph is exported once with torch and cached beside the model when that folder is ours to
@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sentvec.backends import onnx_names as names
-from sentvec.backends.onnx_backend import (
+from sentvec.backends.onnx import names
+from sentvec.backends.onnx.runtime import (
     OnnxBackend,
     OnnxExportError,
     _torch_available,
@@ -130,7 +130,7 @@ def export_cross_onnx(spec: CrossSpec, path: str | Path) -> Path:
     """
     import torch
 
-    from sentvec.backends.onnx_export import _prefer_eager_attention, _set_metadata, _temp_name
+    from sentvec.backends.onnx.export import _prefer_eager_attention, _set_metadata, _temp_name
     from sentvec.cross.pairs import PairTokenizer
     from sentvec.cross.torch_backend import build_cross_model
     from sentvec.tokenization import TextTokenizer
@@ -210,7 +210,7 @@ def quantize_cross_int8(spec: CrossSpec, src: str | Path, dst: str | Path) -> Pa
     :param spec: the model (its tokenizer). :param src: the fp32 graph. :param dst: target.
     :return: ``dst``.
     """
-    from sentvec.backends.onnx_quantize import activation_ranges, quantize_int8
+    from sentvec.backends.onnx.quantize import activation_ranges, quantize_int8
     from sentvec.cross.pairs import PairTokenizer
     from sentvec.tokenization import TextTokenizer
 

@@ -216,7 +216,7 @@ class MetricsMiddleware:
 
 
 def _version() -> str:
-    from sentvec import __version__
+    from sentvec._version import __version__
 
     return __version__
 

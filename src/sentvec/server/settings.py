@@ -93,7 +93,7 @@ class Settings:
         pool is per process)."""
         if not self.backend.startswith("onnx"):
             return {}
-        from sentvec.backends.onnx_backend import physical_cores
+        from sentvec.backends.onnx.runtime import physical_cores
 
         cores = physical_cores()
         lanes = self.workers or cores

@@ -8,11 +8,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentvec.train.data import TrainData
 from sentvec.train.losses import Loss
-from sentvec.train.trainer import TrainingArgs
+
+if TYPE_CHECKING:
+    from sentvec.train.trainer import TrainingArgs
 
 
 def _loss_line(loss: Loss) -> str:

@@ -109,7 +109,7 @@ class StaticModel:
         """
         from safetensors.numpy import save_file
 
-        from sentvec import __version__
+        from sentvec._version import __version__
 
         out = Path(path)
         (out / MODULE_DIR).mkdir(parents=True, exist_ok=True)

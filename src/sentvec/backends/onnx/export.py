@@ -1,7 +1,7 @@
 """Export a model to ONNX as one graph (transformer, pooling, dense, normalize) and quantize it.
 
 This module needs torch and transformers (the ``torch`` extra) to export; running an exported
-graph does not (see :mod:`sentvec.backends.onnx_backend`). Files are written to a temporary
+graph does not (see :mod:`sentvec.backends.onnx.runtime`). Files are written to a temporary
 name and renamed, so a crash never leaves a half-written model behind.
 """
 
@@ -15,8 +15,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from sentvec.backends import onnx_names as names
-from sentvec.backends.onnx_names import OPSET, OUTPUT_NAME, graph_settings
+from sentvec.backends.onnx import names
+from sentvec.backends.onnx.names import OPSET, OUTPUT_NAME, graph_settings
 from sentvec.config import ModelSpec
 from sentvec.extras import import_extra
 
@@ -96,14 +96,14 @@ def export_onnx(spec: ModelSpec, path: str | Path, *, opset: int = OPSET) -> Pat
 
 def quantize_int8(spec: ModelSpec, src: str | Path, dst: str | Path) -> Path:
     """The batch-invariant int8 graph (per-token activation scales, per-channel int8 weights,
-    calibrated smoothing); see :mod:`sentvec.backends.onnx_quantize`.
+    calibrated smoothing); see :mod:`sentvec.backends.onnx.quantize`.
 
     :param spec: the model (its tokenizer reads the calibration text).
     :param src: an fp32 graph from :func:`export_onnx`.
     :param dst: the target ``.onnx`` file.
     :return: the written file.
     """
-    from sentvec.backends.onnx_quantize import quantize_for_spec
+    from sentvec.backends.onnx.quantize import quantize_for_spec
 
     return quantize_for_spec(spec, src, dst)
 

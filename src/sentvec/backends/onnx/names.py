@@ -31,7 +31,7 @@ META_TRANSFORMER = "sentvec_transformer_config"  # model_type, hidden size, head
 META_DIM = "sentvec_dim"  # output width
 META_QUANTIZATION = "sentvec_quantization"  # the QUANTIZATION dict below, as JSON
 
-#: The int8 scheme (see :mod:`sentvec.backends.onnx_quantize`; measured in BENCHMARKS.md,
+#: The int8 scheme (see :mod:`sentvec.backends.onnx.quantize`; measured in BENCHMARKS.md,
 #: "Batch-invariant int8"). Part of the export cache key: changing it re-exports.
 QUANTIZATION: dict[str, Any] = {
     "scheme": "per-token-dynamic",  # activations: one scale per token (row), never per batch

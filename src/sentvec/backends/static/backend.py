@@ -12,20 +12,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sentvec.backends.static.model import StaticModel, static_module_dir
 from sentvec.config import ModelSpec
 from sentvec.errors import ModelNotFoundError
 from sentvec.pooling import PoolingMode
-from sentvec.static.model import StaticModel, static_module_dir
 from sentvec.tokenization import TextTokenizer
 
 if TYPE_CHECKING:
-    from sentvec.static.torch_module import StaticEmbeddingBag
+    from sentvec.backends.static.torch_module import StaticEmbeddingBag
 
 NO_LIMIT = 1_000_000  # a static model reads texts of any length; sentence-transformers: inf
 
 
 class StaticBackend:
-    """Embeds padded token ids with a :class:`~sentvec.static.model.StaticModel`."""
+    """Embeds padded token ids with a :class:`~sentvec.backends.static.model.StaticModel`."""
 
     name = "static"
     max_tokens = 1 << 16  # padded tokens per batch: big batches, the cost is per token
@@ -40,7 +40,7 @@ class StaticBackend:
         """A torch module over the same weights, for :class:`sentvec.train.Trainer` (built on
         first use; needs torch). Updates made by training show in :meth:`embed` at once."""
         if self._module is None:
-            from sentvec.static.torch_module import StaticEmbeddingBag
+            from sentvec.backends.static.torch_module import StaticEmbeddingBag
 
             self._module = StaticEmbeddingBag(self.static.embeddings, self.static.normalize)
         return self._module

@@ -10,7 +10,7 @@
 
 Optionally (``fit_texts``), the model is then regressed onto the teacher's vectors of those
 texts through a learned linear head that is folded into the rows
-(:func:`sentvec.static.tune.fit_to_teacher`): unlabelled text in, no labels needed.
+(:func:`sentvec.distill.tune.fit_to_teacher`): unlabelled text in, no labels needed.
 
 Needs torch for the teacher (``sentvec[torch]``); the result loads without it.
 """
@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tokenizers import Tokenizer
 
+from sentvec.backends.static.model import StaticModel
 from sentvec.errors import SentvecError
-from sentvec.static.model import StaticModel
 
 if TYPE_CHECKING:
+    from sentvec.distill.tune import FitConfig
     from sentvec.encoder import Encoder
-    from sentvec.static.tune import FitConfig
 
 SKIP_TOKENS = re.compile(r"^\[unused\d+\]$|^<extra_id_\d+>$|^<unk_?\d*>$")
 
@@ -62,7 +62,7 @@ def distill(
     :param corpus: optional texts whose token counts replace the Zipf prior.
     :param show_progress: progress bar over the vocabulary.
     :param fit_texts: optional unlabelled texts: the teacher encodes them and the model is
-        fitted to those vectors (:func:`sentvec.static.tune.fit_to_teacher`).
+        fitted to those vectors (:func:`sentvec.distill.tune.fit_to_teacher`).
     :param fit: epochs, learning rate and output size of that fit.
     :return: the static model (save it with ``.save(DIR)``).
     """
@@ -91,7 +91,7 @@ def distill(
     static = StaticModel(table, tokenizer, cfg.normalize, info)
     if fit_texts is None:
         return static
-    from sentvec.static.tune import fit_to_teacher
+    from sentvec.distill.tune import fit_to_teacher
 
     texts = list(dict.fromkeys(t for t in fit_texts if t.strip()))
     targets = teacher.encode(texts, normalize=True, show_progress=show_progress)

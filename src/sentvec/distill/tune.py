@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sentvec.backends.static.model import StaticModel
 from sentvec.errors import SentvecError
-from sentvec.static.model import StaticModel
 
 if TYPE_CHECKING:
     import torch
@@ -116,7 +116,7 @@ def fit_to_teacher(
     raised STSb dev and AG News clustering without losing agreement with the teacher's
     neighbours (BENCHMARKS.md).
 
-    :param student: the static model to start from (e.g. :func:`~sentvec.static.distill`'s).
+    :param student: the static model to start from (e.g. :func:`~sentvec.distill.distill`'s).
     :param texts: unlabelled training texts.
     :param targets: (len(texts), Dt) the teacher's vectors of ``texts``.
     :param config: epochs, learning rate, batch size, output size.

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sentvec.backends.onnx_names import (
+from sentvec.backends.onnx.names import (
     BESIDE_DIR,
     FILE_NAMES,
     INPUT_NAMES,
@@ -241,7 +241,7 @@ def cached_or_export(spec: ModelSpec, variant: str, cache_dir: str | Path | None
         return target
     if not _torch_available():
         raise OnnxExportError(spec.transformer_path, variant)
-    from sentvec.backends import onnx_export
+    from sentvec.backends.onnx import export as onnx_export
 
     fp32 = folder / FILE_NAMES["fp32"]
     if not fp32.exists():

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sentvec.backends import onnx_names as names
+from sentvec.backends.onnx import names
 from sentvec.errors import InvalidChoiceError
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def quantize_int8(
 ) -> Path:
     """Write the per-token int8 version of an fp32 sentvec graph.
 
-    :param src: an fp32 graph from :func:`sentvec.backends.onnx_export.export_onnx`.
+    :param src: an fp32 graph from :func:`sentvec.backends.onnx.export.export_onnx`.
     :param dst: the target ``.onnx`` file (written to a temporary name, then renamed).
     :param ranges: per-channel activation ranges from :func:`activation_ranges`; with them,
         outlier channels are smoothed into the weights (SmoothQuant) and activations bounded
