@@ -21,8 +21,19 @@ def state(request: Request) -> ServerState:
 def dumps(body: Any) -> bytes:
     """JSON bytes; numpy arrays are written as lists. A float32 vector is written in its
     shortest exact form: 20x faster than ``json`` and half the bytes of a float64 repr (the
-    same float32 values after parsing)."""
-    return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+    same float32 values after parsing). Integers beyond 64 bits (stored metadata may hold
+    them) fall back to the standard library, which writes them exactly."""
+    try:
+        return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:  # orjson.JSONEncodeError: "Integer exceeds 64-bit range"
+        import json
+
+        def default(o: Any) -> Any:
+            if hasattr(o, "tolist"):
+                return o.tolist()
+            raise TypeError(f"{type(o).__name__} is not JSON serializable")
+
+        return json.dumps(body, default=default, ensure_ascii=False).encode()
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -114,6 +125,24 @@ def check_vector(vector: Sequence[float], dim: int, param: str = "vector") -> No
         raise APIError(422, str(e), param=param, code="invalid_vector") from None
 
 
+def check_query(text: str, st: ServerState) -> None:
+    """A search query within the request limits and the store's query length.
+
+    :raises APIError: 413 past a limit, 422 for invalid text.
+    """
+    from sentvec.store.search import MAX_QUERY_CHARS
+
+    check_texts([text], st, "query")
+    if len(text) > MAX_QUERY_CHARS:
+        raise APIError(
+            413,
+            f"the query has {len(text)} characters; the limit is {MAX_QUERY_CHARS}. Fix: "
+            "search with the question, not a whole document.",
+            param="query",
+            code="text_too_long",
+        )
+
+
 def check_tokens(tokens: int, st: ServerState, param: str = "input") -> None:
     """Refuse a request over the token limit (413)."""
     if tokens > st.settings.max_request_tokens:
@@ -128,6 +157,7 @@ def check_tokens(tokens: int, st: ServerState, param: str = "input") -> None:
 
 __all__ = [
     "check_documents",
+    "check_query",
     "check_texts",
     "check_tokens",
     "check_unicode",

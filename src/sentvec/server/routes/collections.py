@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from sentvec.server.errors import APIError
 from sentvec.server.routes._common import (
     check_documents,
+    check_query,
     check_texts,
     check_tokens,
     check_vector,
@@ -144,7 +145,7 @@ async def search(name: str, body: SearchRequest, request: Request) -> Response:
         )
     text = body.query or ""
     if text:
-        check_texts([text], st, "query")
+        check_query(text, st)
     model = st.model_for(col) if text or body.highlight else None
     vector = body.vector
     if vector is not None:
