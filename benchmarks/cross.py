@@ -424,7 +424,12 @@ def cmd_augment(args: argparse.Namespace) -> None:
         pairs = [(a, b) for a, b, _ in stsb_rows("test")]
         cross_score = sts_spearman(cross.predict(pairs, batch_size=64), stsb_rows("test"))
         info = augment_bi_encoder(
-            gold, cross, out / "augmented", per_sentence=args.per_sentence, seed=seed
+            gold,
+            cross,
+            out / "augmented",
+            per_sentence=args.per_sentence,
+            seed=seed,
+            max_seq_length=128,
         )
         augmented = (
             100

@@ -157,7 +157,7 @@ def augment_bi_encoder(
     batch_size: int = 16,
     lr: float = 2e-5,
     seed: int = 42,
-    max_seq_length: int | None = 128,
+    max_seq_length: int | None = None,
     show_progress: bool = False,
 ) -> dict[str, Any]:
     """Label sampled pairs with the cross-encoder and train the bi-encoder on gold + silver
@@ -169,6 +169,7 @@ def augment_bi_encoder(
     :param model: bi-encoder to train (None: the packaged all-MiniLM-L6-v2).
     :param corpus: unlabelled sentences to pair (default: the gold sentences).
     :param per_sentence: neighbours per sentence and sampler (BM25, bi-encoder).
+    :param max_seq_length: the bi-encoder's longest input while training (None: its own).
     :return: ``gold``, ``silver`` (pair counts) and ``model`` (the saved folder).
     """
     from sentvec.cross import load_cross
