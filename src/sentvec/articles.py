@@ -22,11 +22,11 @@ site's navigation, footer or cookie notice on exported pages).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sentvec.errors import MissingExtraError
+from sentvec.extras import import_extra
 from sentvec.records import InputFileError, Record
 
 MARKDOWN = (".md", ".markdown")
@@ -50,9 +50,12 @@ def article_files(path: Path) -> list[Path]:
     )
 
 
-def iter_articles(path: str | Path) -> Iterator[Record]:
+def iter_articles(
+    path: str | Path, on_error: Callable[[InputFileError], None] | None = None
+) -> Iterator[Record]:
     """Each article of a folder (or one article file) as a record, in path order.
 
+    :param on_error: given, a broken file is passed to it and skipped instead of raised.
     :raises InputFileError: ``file:line`` of a broken file (undecodable bytes, broken front
         matter, no article text); nothing is yielded for it.
     """
@@ -62,7 +65,14 @@ def iter_articles(path: str | Path) -> Iterator[Record]:
         default_id = (
             file.relative_to(path).with_suffix("").as_posix() if path.is_dir() else file.stem
         )
-        yield read_article(file, default_id)
+        try:
+            record = read_article(file, default_id)
+        except InputFileError as e:
+            if on_error is None:
+                raise
+            on_error(e)
+            continue
+        yield record
 
 
 def read_article(file: Path, default_id: str | None = None) -> Record:
@@ -103,11 +113,8 @@ def _read_text(file: Path) -> str:
 
 
 def _markdown(file: Path, raw: str) -> tuple[dict[str, Any], str, str]:
-    try:
-        import frontmatter
-        from markdown_it import MarkdownIt
-    except ImportError:
-        raise MissingExtraError("markdown-it-py", "articles") from None
+    frontmatter = import_extra("frontmatter", "articles", "python-frontmatter")
+    MarkdownIt = import_extra("markdown_it", "articles", "markdown-it-py").MarkdownIt
     import yaml
 
     try:
@@ -137,11 +144,8 @@ def _markdown(file: Path, raw: str) -> tuple[dict[str, Any], str, str]:
 
 
 def _html(file: Path, raw: str) -> tuple[dict[str, Any], str, str]:
-    try:
-        import trafilatura
-        from lxml import html as lxml_html
-    except ImportError:
-        raise MissingExtraError("trafilatura", "articles") from None
+    trafilatura = import_extra("trafilatura", "articles")
+    lxml_html = import_extra("lxml.html", "articles", "lxml")
     meta: dict[str, Any] = {}
     tree = lxml_html.fromstring(raw) if raw.strip() else None
     if tree is not None:

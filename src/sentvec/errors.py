@@ -94,11 +94,13 @@ class TextTypeError(SentvecError, TypeError):
 class MissingExtraError(SentvecError, ImportError):
     """An optional dependency is not installed."""
 
-    def __init__(self, package: str, extra: str) -> None:
+    def __init__(self, package: str, extra: str, cause: str | None = None) -> None:
         self.package = package
         self.extra = extra
+        broken = f" (it is installed, but importing it failed: {cause})" if cause else ""
         super().__init__(
-            f"this feature needs the {package!r} package. Fix: pip install 'sentvec[{extra}]'."
+            f"this feature needs the {package!r} package{broken}. "
+            f"Fix: pip install 'sentvec[{extra}]'."
         )
 
 

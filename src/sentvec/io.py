@@ -22,7 +22,7 @@ import io
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -245,22 +245,30 @@ def iter_rows(
         yield from _csv_rows(path, lines, kind, header)
 
 
-def _jsonl_rows(path: Path, lines: Iterable[str]) -> Iterator[tuple[int, Any]]:
+def _jsonl_rows(
+    path: Path, lines: Iterable[str], on_error: Callable[[InputFileError], None] | None = None
+) -> Iterator[tuple[int, Any]]:
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         if n == 1:
             line = line.lstrip("\ufeff")
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputFileError(
-                path, n, f"not valid JSON ({e.msg} at column {e.colno}). Fix: correct that line"
-            ) from None
-        except RecursionError:
-            raise InputFileError(path, n, "JSON nested too deeply") from None
-        if "\\u" in line and _SURROGATE_ESCAPE.search(line):
-            _check_surrogates(path, n, row)
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InputFileError(
+                    path, n, f"not valid JSON ({e.msg} at column {e.colno}). Fix: correct that line"
+                ) from None
+            except RecursionError:
+                raise InputFileError(path, n, "JSON nested too deeply") from None
+            if "\\u" in line and _SURROGATE_ESCAPE.search(line):
+                _check_surrogates(path, n, row)
+        except InputFileError as e:
+            if on_error is None:
+                raise
+            on_error(e)
+            continue
         yield n, row
 
 
@@ -295,7 +303,11 @@ def sniff_delimiter(first_line: str, kind: str) -> str:
 
 
 def _csv_rows(
-    path: Path, lines: Iterator[str], kind: str, header: bool
+    path: Path,
+    lines: Iterator[str],
+    kind: str,
+    header: bool,
+    on_error: Callable[[InputFileError], None] | None = None,
 ) -> Iterator[tuple[int, Any]]:
     first = next(lines, None)
     if first is None:
@@ -320,13 +332,17 @@ def _csv_rows(
                 yield reader.line_num, row
                 continue
             if len(row) > len(names):
-                raise InputFileError(
+                error = InputFileError(
                     path,
                     reader.line_num,
                     f"row has {len(row)} columns but the header has {len(names)}. "
                     f"Fix: quote values holding {_show(delimiter)}, or pass --no-header "
                     "if the first line is data",
                 )
+                if on_error is None:
+                    raise error
+                on_error(error)
+                continue
             yield reader.line_num, dict(zip(names, row, strict=False))
     except csv.Error as e:
         raise InputFileError(
@@ -345,6 +361,7 @@ def iter_records(
     fmt: str | None = None,
     header: bool = True,
     encoding: str | None = None,
+    on_error: Callable[[InputFileError], None] | None = None,
 ) -> Iterator[Record]:
     """Stream records from a file, one at a time (constant memory).
 
@@ -358,6 +375,9 @@ def iter_records(
     :param fmt: force a format: txt, jsonl, csv or tsv.
     :param header: False for CSV/TSV files without a header row.
     :param encoding: force an encoding instead of detecting UTF-8/16/32.
+    :param on_error: given, a malformed row (or broken article) is passed to it and skipped,
+        and reading goes on (an upload reports every bad line and stores the rest). Errors
+        that end the file for any reader (undecodable bytes, broken CSV quoting) still raise.
     :return: an iterator of records.
     :raises InputFileError: naming file, line and problem for a malformed row.
     """
@@ -365,7 +385,7 @@ def iter_records(
     if fmt is None and (path.is_dir() or path.suffix.lower() in ARTICLE_SUFFIXES):
         from sentvec.articles import iter_articles
 
-        yield from iter_articles(check_input_path(path))
+        yield from iter_articles(check_input_path(path), on_error)
         return
     kind = detect_format(path, fmt)
     if kind == "txt":  # the fast path: one text per line
@@ -375,18 +395,29 @@ def iter_records(
                 yield Record(text, str(n))
         return
     json_rows = kind == "jsonl"
-    for n, row in iter_rows(path, fmt, header, encoding):
-        if isinstance(row, list) and not json_rows:
-            yield _list_record(path, n, row, text_field, id_field)
-        elif isinstance(row, dict):
-            yield _record(path, n, row, text_field, id_field)
-        else:
-            raise InputFileError(
-                path,
-                n,
-                f"expected a JSON object, got {type(row).__name__}. Fix: write one "
-                '{"text": ...} object per line',
-            )
+    if json_rows:
+        rows: Iterable[tuple[int, Any]] = _jsonl_rows(path, iter_lines(path, encoding), on_error)
+    elif kind == "txt":
+        rows = iter_rows(path, fmt, header, encoding)
+    else:
+        rows = _csv_rows(path, iter_lines(path, encoding), kind, header, on_error)
+    for n, row in rows:
+        try:
+            if isinstance(row, list) and not json_rows:
+                yield _list_record(path, n, row, text_field, id_field)
+            elif isinstance(row, dict):
+                yield _record(path, n, row, text_field, id_field)
+            else:
+                raise InputFileError(
+                    path,
+                    n,
+                    f"expected a JSON object, got {type(row).__name__}. Fix: write one "
+                    '{"text": ...} object per line',
+                )
+        except InputFileError as e:
+            if on_error is None:
+                raise
+            on_error(e)
 
 
 def _index(path: Path, n: int, value: str | int, what: str) -> int:

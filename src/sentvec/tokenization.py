@@ -8,7 +8,8 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from sentvec.errors import BrokenModelError, MissingExtraError, ModelNotFoundError
+from sentvec.errors import BrokenModelError, ModelNotFoundError
+from sentvec.extras import import_extra
 
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -66,10 +67,7 @@ class TextTokenizer:
         names = ("vocab.txt", "tokenizer_config.json", "spiece.model", "vocab.json")
         if not any((folder / n).exists() for n in names):
             raise ModelNotFoundError(folder, "no tokenizer files (tokenizer.json or vocab.txt)")
-        try:
-            from transformers import AutoTokenizer
-        except ImportError:
-            raise MissingExtraError("transformers", "torch") from None
+        AutoTokenizer = import_extra("transformers", "torch").AutoTokenizer
         hf = AutoTokenizer.from_pretrained(str(folder), use_fast=True)
         if not hasattr(hf, "backend_tokenizer"):
             raise BrokenModelError(

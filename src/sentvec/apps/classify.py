@@ -36,14 +36,30 @@ def label_vectors(labels: Sequence[str], templates: Sequence[str], encoder: Enco
     :return: (len(labels), dim).
     """
     for t in templates:
-        if "{}" not in t:
-            raise SentvecError(
-                f"template {t!r} has no '{{}}' for the label. "
-                "Fix: write it like 'This text is about {}.'"
-            )
-    texts = [t.format(label) for label in labels for t in templates]
+        check_template(t)
+    texts = [fill(t, label) for label in labels for t in templates]
     v = unit(encoder.encode(texts)).reshape(len(labels), len(templates), -1)  # (L, T, d)
     return unit(v.mean(axis=1))
+
+
+def check_template(template: str) -> None:
+    """A template holds exactly one ``{}`` where the label goes; nothing else is special
+    (no ``str.format``: ``{0.__class__}`` or ``{:x>2000000}`` are plain text here).
+
+    :raises SentvecError: naming the template and the fix.
+    """
+    n = template.count("{}")
+    if n != 1:
+        raise SentvecError(
+            f"template {template!r} has {n} '{{}}' placeholders; it needs exactly one, where "
+            "the label goes. Fix: write it like 'This text is about {}.'"
+        )
+
+
+def fill(template: str, label: str) -> str:
+    """The template with its one ``{}`` replaced by ``label`` (plain text substitution)."""
+    head, _, tail = template.partition("{}")
+    return head + label + tail
 
 
 def softmax(x: np.ndarray, temperature: float) -> np.ndarray:

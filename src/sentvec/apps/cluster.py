@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sentvec.apps.neighbors import knn, unit
-from sentvec.errors import InvalidChoiceError, MissingExtraError, SentvecError
+from sentvec.errors import InvalidChoiceError, SentvecError
+from sentvec.extras import import_extra
 
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
@@ -119,12 +120,9 @@ def _vectors(
 
 
 def _sklearn() -> Any:
-    try:
-        import sklearn.cluster
-        import sklearn.metrics
-    except ImportError:
-        raise MissingExtraError("scikit-learn", "apps") from None
-    return sklearn
+    import_extra("sklearn.cluster", "apps", "scikit-learn")
+    import_extra("sklearn.metrics", "apps", "scikit-learn")
+    return import_extra("sklearn", "apps", "scikit-learn")
 
 
 def kmeans(x: np.ndarray, k: int, seed: int = 0) -> np.ndarray:

@@ -4,12 +4,14 @@ a self-contained interactive HTML page (SVG, hover text), coloured by cluster.""
 from __future__ import annotations
 
 import html
+import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from sentvec.errors import InvalidChoiceError, MissingExtraError
+from sentvec.errors import InvalidChoiceError
+from sentvec.extras import import_extra
 
 MAP_METHODS = ("auto", "umap", "pca")
 HTML_MAX_POINTS = 20_000  # beyond this the page samples points (browsers slow down)
@@ -49,15 +51,11 @@ def reduce_2d(vectors: np.ndarray, method: str = "auto", seed: int = 0) -> tuple
     if method not in MAP_METHODS:
         raise InvalidChoiceError("map method", method, MAP_METHODS)
     x = np.asarray(vectors, dtype=np.float32)
-    if method in ("auto", "umap") and len(x) > 15:
-        try:
-            import umap
-        except ImportError:
-            if method == "umap":
-                raise MissingExtraError("umap-learn", "apps") from None
-        else:
-            reducer = umap.UMAP(n_components=2, metric="cosine", random_state=seed)
-            return np.asarray(reducer.fit_transform(x), dtype=np.float32), "umap"
+    wants_umap = method == "umap" or importlib.util.find_spec("umap") is not None
+    if method in ("auto", "umap") and len(x) > 15 and wants_umap:
+        umap = import_extra("umap", "apps", "umap-learn")
+        reducer = umap.UMAP(n_components=2, metric="cosine", random_state=seed)
+        return np.asarray(reducer.fit_transform(x), dtype=np.float32), "umap"
     from sklearn.decomposition import PCA
 
     if len(x) < 2:
@@ -92,14 +90,9 @@ def write_png(
     :param legend: cluster -> its name (e.g. keywords), drawn as a legend beside the plot.
     :return: the path.
     """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.lines import Line2D
-    except ImportError:
-        raise MissingExtraError("matplotlib", "apps") from None
+    import_extra("matplotlib", "apps").use("Agg")
+    plt = import_extra("matplotlib.pyplot", "apps", "matplotlib")
+    Line2D = import_extra("matplotlib.lines", "apps", "matplotlib").Line2D
     fig, ax = plt.subplots(figsize=(8, 8), dpi=100)
     size = max(2.0, min(30.0, 20000 / max(len(points), 1)))
     ax.scatter(

@@ -34,7 +34,8 @@ from sentvec.backends.onnx_names import (
     VARIANTS,
     graph_settings,
 )
-from sentvec.errors import BrokenModelError, InvalidChoiceError, MissingExtraError, SentvecError
+from sentvec.errors import BrokenModelError, InvalidChoiceError, SentvecError
+from sentvec.extras import import_extra
 
 if TYPE_CHECKING:
     from sentvec.config import ModelSpec
@@ -90,10 +91,7 @@ class OnnxBackend:
             with other busy processes spinning cost 40% of the speed (BENCHMARKS.md).
         :param lanes: sessions that run batches side by side, sharing the threads (default:
             one per thread; 1 gives one session using every thread)."""
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise MissingExtraError("onnxruntime", "onnx") from None
+        ort = import_extra("onnxruntime", "onnx")
         if optimization not in OPT_LEVELS:
             raise InvalidChoiceError("onnx optimization level", optimization, OPT_LEVELS)
         cores = threads or physical_cores()

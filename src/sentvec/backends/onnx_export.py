@@ -18,7 +18,7 @@ from typing import Any
 from sentvec.backends import onnx_names as names
 from sentvec.backends.onnx_names import OPSET, OUTPUT_NAME, graph_settings
 from sentvec.config import ModelSpec
-from sentvec.errors import MissingExtraError
+from sentvec.extras import import_extra
 
 __all__ = ["OPSET", "export_folder", "export_onnx", "graph_settings", "quantize_int8"]
 PROBE_TEXTS = ["export probe", "a somewhat longer sentence to trace the graph with padding"]
@@ -35,12 +35,8 @@ def export_onnx(spec: ModelSpec, path: str | Path, *, opset: int = OPSET) -> Pat
     :param opset: ONNX opset.
     :return: the written file.
     """
-    try:
-        import torch
-
-        from sentvec.modules import build_model
-    except ImportError:
-        raise MissingExtraError("torch", "torch") from None
+    torch = import_extra("torch", "torch")
+    from sentvec.modules import build_model
     from sentvec.tokenization import TextTokenizer
 
     model = build_model(spec).eval()

@@ -253,16 +253,10 @@ def classify(
         check_range(
             "--temperature", temperature, 1e-9, fix="pass a small positive value, e.g. 0.05"
         )
+    from sentvec.apps.classify import check_template
+
     for t in template or []:
-        try:
-            ok = "{}" in t and t.format("label") != t
-        except (KeyError, IndexError, ValueError):
-            ok = False
-        if not ok:
-            raise SentvecError(
-                f"--template {t!r} needs exactly one {{}} for the label (and no other braces). "
-                "Fix: e.g. --template 'This text is about {}.'"
-            )
+        check_template(t)  # exactly one {}, substituted as plain text (no str.format)
     check_output(out, suffixes=_ROWS_OUT)
     records = read_records(file, text_field=text_field, id_field=id_field, header=header)
     require_rows(records, file)

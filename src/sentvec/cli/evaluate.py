@@ -20,6 +20,7 @@ from sentvec.cli._options import (
     load_encoder,
     parse_columns,
 )
+from sentvec.cli.index import StoreOpt
 
 if TYPE_CHECKING:
     pass
@@ -149,6 +150,78 @@ def eval_clusters(
     cols = parse_columns(columns, ("text", "label"), header)
     evaluator = ClusteringEvaluator.from_file(file, cols, header=header)
     _print_metrics(evaluator(load_encoder(model, backend)), evaluator.primary_metric, as_json)
+
+
+@eval_app.command("judgments")
+def eval_judgments(
+    name: Annotated[str, typer.Argument(help="Collection name.")],
+    store: StoreOpt = None,
+    mode: Annotated[str, typer.Option(help="Search mode scored: vector, text or hybrid.")] = (
+        "hybrid"
+    ),
+    against_mode: Annotated[
+        str | None, typer.Option(help="Also score this mode on the same judgments.")
+    ] = None,
+    against_model: Annotated[
+        str | None,
+        typer.Option(
+            help="Also score this model: the collection's documents are encoded with it in "
+            "memory (the collection is not changed)."
+        ),
+    ] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option(help="Write the judgments as a BEIR folder (corpus, queries, qrels)."),
+    ] = None,
+    backend: BackendOpt = DEFAULT_BACKEND,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score a collection on its thumbs up / down: nDCG@10, MRR@10, hit@1 over the judged
+    queries, with the collection's model (and optionally another mode or model).
+
+    Example: sentvec eval judgments helpcentre --against-model ./my-finetuned-model
+    """
+    from sentvec.cli.index import _open
+    from sentvec.errors import SentvecError
+    from sentvec.evaluate.judgments import HOW_TO_JUDGE, export_beir, qrels, score_judgments
+
+    col = _open(store, name)
+    labels, n = qrels(col)
+    if export is not None:
+        counts = export_beir(col, export)
+        typer.echo(
+            f"wrote {export}: {counts['queries']} queries, {counts['qrels']} judgments, "
+            f"{counts['documents']} documents (read it with `sentvec eval retrieval {export}`)",
+            err=True,
+        )
+    if not any(any(rel.values()) for rel in labels.values()):
+        what = f"{n} judgments, none a thumbs up" if n else "no judgments"
+        raise SentvecError(f"collection {name!r} has {what}: nothing to score. {HOW_TO_JUDGE}")
+    encoder = load_encoder(col.meta["model"], backend)
+    col.check_model(encoder)
+    results = [score_judgments(col, encoder, mode=mode)]
+    if against_mode:
+        results.append(score_judgments(col, encoder, mode=against_mode))
+    if against_model:
+        other = load_encoder(against_model, backend)
+        results.append(score_judgments(col, encoder, mode=mode, other_model=other))
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
+        return
+    first = results[0]
+    typer.echo(
+        f"{first.queries} judged queries with a right answer ({first.judged} judged, "
+        f"{first.judgments} judgments)"
+    )
+    width = max(len(r.setting) for r in results)
+    typer.echo(f"{'setting':{width}s} {'nDCG@10':>8s} {'MRR@10':>8s} {'hit@1':>8s}")
+    for r in results:
+        typer.echo(f"{r.setting:{width}s} {r.ndcg:8.4f} {r.mrr:8.4f} {r.hit1:8.4f}")
+    if first.queries < 30:
+        typer.echo(
+            f"note: {first.queries} queries is few; differences under ~0.1 are noise at this size",
+            err=True,
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -99,6 +99,9 @@ def register(app: typer.Typer) -> None:
         max_queued: Annotated[
             int, typer.Option(min=1, help="Texts waiting per model before 429 Too Many Requests.")
         ] = 4096,
+        max_body_mb: Annotated[
+            float, typer.Option(min=0.001, help="Largest request body in MB (413 past it).")
+        ] = 64.0,
         log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
         rerank_model: Annotated[
             Optional[list[str]],
@@ -130,12 +133,18 @@ def register(app: typer.Typer) -> None:
             max_batch_tokens=max_batch_tokens,
             max_wait_ms=max_wait_ms,
             max_queued=max_queued,
+            max_body_bytes=int(max_body_mb * 1_000_000),
             rerank_models={
                 n: p for n, p in parse_models(rerank_model).items() if p and rerank_model
             },
         )
         settings.check_host()
-        import uvicorn
+        from sentvec.extras import import_extra
+        from sentvec.server import SERVER_MODULES
+
+        for module in SERVER_MODULES:  # before anything is loaded: the install line, exit 2
+            import_extra(module, "server", module.replace("_", "-"))
+        uvicorn = import_extra("uvicorn", "server")
 
         shown = f"[{host}]" if ":" in host else host
         typer.echo(

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
-from sentvec.errors import MissingExtraError, SentvecError
+from sentvec.errors import SentvecError
+from sentvec.extras import import_extra
 
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
@@ -227,10 +228,7 @@ def make_embedder(
 
 
 def _httpx() -> Any:
-    try:
-        import httpx
-    except ImportError:
-        raise MissingExtraError("httpx", "integrations") from None
+    httpx = import_extra("httpx", "integrations")
     return httpx
 
 

@@ -12,14 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from sentvec.errors import MissingExtraError
+from sentvec.extras import import_extra
 from sentvec.integrations._core import make_embedder
 
-try:
-    from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
-    from chromadb.utils.embedding_functions import register_embedding_function
-except ImportError:
-    raise MissingExtraError("chromadb", "integrations") from None
+import_extra("chromadb", "integrations", "chromadb")
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
+from chromadb.utils.embedding_functions import register_embedding_function
 
 
 @register_embedding_function

@@ -17,21 +17,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sentvec.errors import MissingExtraError
+from sentvec.extras import import_extra
 from sentvec.integrations._core import hit_metadata, make_embedder, make_searcher
 from sentvec.integrations._rerank import RemoteReranker, make_reranker, top_order
 
-try:
-    from langchain_core.callbacks import (
-        AsyncCallbackManagerForRetrieverRun,
-        CallbackManagerForRetrieverRun,
-    )
-    from langchain_core.documents import BaseDocumentCompressor, Document
-    from langchain_core.embeddings import Embeddings
-    from langchain_core.retrievers import BaseRetriever
-    from pydantic import PrivateAttr
-except ImportError:
-    raise MissingExtraError("langchain-core", "integrations") from None
+import_extra("langchain_core", "integrations", "langchain-core")
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForRetrieverRun,
+    CallbackManagerForRetrieverRun,
+)
+from langchain_core.documents import BaseDocumentCompressor, Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.retrievers import BaseRetriever
+from pydantic import PrivateAttr
 
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentvec.errors import MissingExtraError
+from sentvec.extras import import_extra
 from sentvec.integrations._core import (
     LocalEmbedder,
     RemoteEmbedder,
@@ -23,14 +23,12 @@ from sentvec.integrations._core import (
 )
 from sentvec.integrations._rerank import make_reranker, top_order
 
-try:
-    from llama_index.core.base.base_retriever import BaseRetriever
-    from llama_index.core.base.embeddings.base import BaseEmbedding
-    from llama_index.core.postprocessor.types import BaseNodePostprocessor
-    from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
-    from pydantic import PrivateAttr
-except ImportError:
-    raise MissingExtraError("llama-index-core", "integrations") from None
+import_extra("llama_index.core", "integrations", "llama-index-core")
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.postprocessor.types import BaseNodePostprocessor
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from pydantic import PrivateAttr
 
 
 class SentvecEmbedding(BaseEmbedding):

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sentvec.errors import MissingExtraError
+from sentvec.extras import import_extra
 from sentvec.server.settings import Settings
 
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
+
+SERVER_MODULES = ("fastapi", "uvicorn", "orjson", "prometheus_client")  # sentvec[server]
 
 
 def create_app(
@@ -21,12 +23,8 @@ def create_app(
     rerankers: dict[str, Any] | None = None,
 ) -> Any:
     """Build the FastAPI app (see :func:`sentvec.server.app.create_app`)."""
-    try:
-        import fastapi  # noqa: F401
-        import orjson  # noqa: F401
-        import prometheus_client  # noqa: F401
-    except ImportError as e:
-        raise MissingExtraError(e.name or "fastapi", "server") from None
+    for module in SERVER_MODULES:
+        import_extra(module, "server", module.replace("_", "-"))
     from sentvec.server.app import create_app as build
 
     return build(settings, encoders, rerankers)

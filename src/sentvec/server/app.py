@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sentvec.errors import SentvecError
 from sentvec.server.errors import APIError, envelope, validation_message
+from sentvec.server.limits import BodyLimitMiddleware
 from sentvec.server.metrics import Metrics
 from sentvec.server.models import serve_model
 from sentvec.server.queue import QueueFullError
@@ -44,7 +45,7 @@ def create_app(
         ``settings.rerank_models``.
     :return: the ASGI app.
     """
-    from sentvec.server.routes import collections, core, openai, rerank, web
+    from sentvec.server.routes import collections, core, kb, openai, rerank, web
 
     settings = settings or Settings()
     st = ServerState(settings, Metrics.create())
@@ -72,6 +73,7 @@ def create_app(
             st.models[name] = serve_model(name, enc, settings, hook_for(name))
         rerank.load_rerankers(st, rerankers)
         st.ready = True
+        st.start_jobs()  # after the models: a resumed upload needs its encoder
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,6 +85,8 @@ def create_app(
         finally:
             if not task.done():
                 await task
+            if st.jobs is not None:
+                await asyncio.get_running_loop().run_in_executor(None, st.jobs.close)
             for m in st.models.values():
                 await m.queue.close()
             await rerank.close_rerankers(st)
@@ -99,7 +103,10 @@ def create_app(
     app.include_router(openai.router, dependencies=auth)
     app.include_router(core.router, dependencies=auth)
     app.include_router(collections.router, dependencies=auth)
+    app.include_router(kb.router, dependencies=auth)
     app.include_router(rerank.router, dependencies=auth)
+    keyed = (openai.router, core.router, collections.router, kb.router, rerank.router)
+    app.state.keyed_endpoints = {getattr(r, "endpoint", None) for rt in keyed for r in rt.routes}
     app.include_router(core.probes, dependencies=[])
     app.include_router(web.router)
     web.mount_static(app)
@@ -113,6 +120,10 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    # uploads stream to disk under their own limit (max_upload_bytes, checked by the route)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=r"/collections/[^/]+/uploads"
+    )
     app.add_middleware(MetricsMiddleware, metrics=st.metrics)
     return app
 
@@ -151,6 +162,11 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, e: RequestValidationError) -> JSONResponse:
+        if _needs_key(request):  # the body is parsed before dependencies: the key comes first
+            try:
+                await require_key(request)
+            except APIError as denied:
+                return JSONResponse(denied.body(), denied.status, headers=denied.headers)
         message, param = validation_message(list(e.errors()))
         return JSONResponse(envelope(message, "invalid_request_error", param), 422)
 
@@ -162,6 +178,14 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(SentvecError)
     async def user_error(request: Request, e: SentvecError) -> JSONResponse:
         return JSONResponse(envelope(str(e), "invalid_request_error"), 400)
+
+
+def _needs_key(request: Request) -> bool:
+    """Whether the matched route is one behind the API key."""
+    if not request.app.state.sentvec.settings.api_key:
+        return False
+    endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    return endpoint is not None and endpoint in request.app.state.keyed_endpoints
 
 
 class MetricsMiddleware:

@@ -45,7 +45,8 @@ def validation_message(errors: list[dict[str, Any]]) -> tuple[str, str | None]:
         param = param or (loc[0] if loc else None)
         parts.append(f"{where}: {e.get('msg', 'invalid')}")
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-    return "invalid request: " + "; ".join(parts) + more, param
+    fix = " Fix: send the fields as the schema at /docs describes."
+    return "invalid request: " + "; ".join(parts) + more + "." + fix, param
 
 
 __all__ = ["APIError", "envelope", "validation_message"]

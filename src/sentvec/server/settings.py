@@ -36,6 +36,10 @@ class Settings:
     :param max_chars: most characters in one text.
     :param max_request_tokens: most tokens in one request.
     :param map_points: most points drawn on the map of a collection.
+    :param max_body_bytes: largest request body (413 past it, before it is parsed).
+    :param max_upload_bytes: largest knowledge-base upload (a zip may unpack to 4x).
+    :param jobs_dir: where uploads and their jobs are kept (None: ``.jobs`` in the collections
+        folder; ``$SENTVEC_HOME/jobs`` when collections are in PostgreSQL).
     :param rerank_models: served name -> cross-encoder folder or hub id, for ``/rerank`` and
         ``/v1/rerank`` (none by default).
     """
@@ -56,11 +60,24 @@ class Settings:
     max_chars: int = 20_000
     max_request_tokens: int = 300_000
     map_points: int = 5000
+    max_body_bytes: int = 64_000_000
+    max_upload_bytes: int = 512 * 1024 * 1024
+    jobs_dir: str | Path | None = None
     rerank_models: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.api_key is None:
             self.api_key = os.environ.get("SENTVEC_API_KEY") or None
+        if self.api_key is not None and not _printable_ascii(self.api_key):
+            raise SentvecError(
+                "the API key holds characters other than printable ASCII (HTTP headers "
+                "cannot carry them, so every request would get 401). Fix: use letters, "
+                "digits and punctuation only, e.g. the output of `openssl rand -hex 32`."
+            )
+        if self.max_body_bytes < 1:
+            raise SentvecError(
+                f"max_body_bytes must be >= 1, got {self.max_body_bytes}. Fix: pass 64000000."
+            )
         if not self.models:
             raise SentvecError("no model to serve. Fix: pass --model NAME=PATH (or nothing).")
         if self.workers is not None and not 1 <= self.workers <= 64:
@@ -90,6 +107,10 @@ class Settings:
                 "network could use it. Fix: pass --api-key KEY (or set SENTVEC_API_KEY), "
                 "or keep --host 127.0.0.1."
             )
+
+
+def _printable_ascii(key: str) -> bool:
+    return bool(key) and all(33 <= ord(c) <= 126 for c in key)
 
 
 def is_loopback(host: str) -> bool:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sentvec.server.errors import APIError
 
 if TYPE_CHECKING:
+    from sentvec.server.jobs import JobRunner
     from sentvec.server.metrics import Metrics
     from sentvec.server.models import ServedModel
     from sentvec.server.settings import Settings
@@ -26,6 +27,7 @@ class ServerState:
     rerankers: dict[str, Any] = field(default_factory=dict)  # name -> ServedReranker
     ready: bool = False
     maps: dict[tuple[str, Any], dict[str, Any]] = field(default_factory=dict)
+    jobs: JobRunner | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def model(self, name: str | None) -> ServedModel:
@@ -53,6 +55,31 @@ class ServerState:
         from sentvec.store import default_root
 
         return self.settings.collections or default_root()
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Where upload jobs are kept."""
+        from sentvec.store.location import is_postgres, sentvec_home
+
+        if self.settings.jobs_dir is not None:
+            return Path(self.settings.jobs_dir)
+        root = self.root
+        return sentvec_home() / "jobs" if is_postgres(root) else Path(root) / ".jobs"
+
+    def start_jobs(self) -> JobRunner:
+        """The upload job runner (started once; resumes the jobs a restart interrupted)."""
+        from sentvec.server.jobs import JobRunner, JobStore
+
+        if self.jobs is None:
+            self.jobs = JobRunner(
+                JobStore(self.jobs_dir),
+                self.root,
+                lambda: {n: m.encoder for n, m in self.models.items()} if self.ready else {},
+                self.settings.max_upload_bytes,
+                on_change=lambda name: self.maps.clear(),
+            )
+            self.jobs.resume()
+        return self.jobs
 
     def collection(self, name: str) -> Collection:
         """Open a collection by name.

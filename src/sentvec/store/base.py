@@ -530,6 +530,10 @@ class Collection(ABC):
         self.check_model(encoder)
         return encoder.encode([text], role="query")[0]
 
+    def document_ids(self) -> list[str]:
+        """The ids of every stored document, sorted."""
+        return sorted(self._stored_docs())
+
     def get(self, ids: Sequence[str]) -> list[Hit]:
         """The stored documents with these ids, whole (``text`` is the document's text; any
         order; missing ids are left out)."""

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from sentvec.documents import Passage
-from sentvec.errors import MissingExtraError, SentvecError
+from sentvec.errors import SentvecError
+from sentvec.extras import import_extra
 from sentvec.store import filters as flt
 from sentvec.store.base import AUTO_INDEX_ROWS, Collection
 from sentvec.store.columns import CORE_COLUMNS, LAYOUT, check_name, coerce, define_columns
@@ -68,10 +69,7 @@ def _valid(name: str) -> bool:
 
 
 def _lancedb() -> Any:
-    try:
-        import lancedb
-    except ImportError:
-        raise MissingExtraError("lancedb", "store") from None
+    lancedb = import_extra("lancedb", "store")
     return lancedb
 
 

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from sentvec.documents import Passage
-from sentvec.errors import MissingExtraError, SentvecError
+from sentvec.errors import SentvecError
+from sentvec.extras import import_extra
 from sentvec.store import filters as flt
 from sentvec.store.base import AUTO_INDEX_ROWS, Collection
 from sentvec.store.columns import CORE_COLUMNS, LAYOUT, coerce, define_columns
@@ -57,10 +58,7 @@ MAX_QUERY_WORDS = 1000
 
 
 def _psycopg() -> Any:
-    try:
-        import psycopg
-    except ImportError:
-        raise MissingExtraError("psycopg", "postgres") from None
+    psycopg = import_extra("psycopg", "postgres")
     return psycopg
 
 
@@ -72,10 +70,7 @@ def mask(uri: str) -> str:
 def _connect(uri: str) -> Any:
     """A connection (autocommit; transactions are explicit) with pgvector types registered."""
     psycopg = _psycopg()
-    try:
-        from pgvector.psycopg import register_vector
-    except ImportError:
-        raise MissingExtraError("pgvector", "postgres") from None
+    register_vector = import_extra("pgvector.psycopg", "postgres", "pgvector").register_vector
     try:
         conn = psycopg.connect(uri, autocommit=True)
     except psycopg.OperationalError as e:

@@ -12,12 +12,9 @@ Needs torch (``pip install 'sentvec[torch]'``); importing this package without i
 
 from __future__ import annotations
 
-import importlib.util
+from sentvec.extras import import_extra
 
-from sentvec.errors import MissingExtraError
-
-if importlib.util.find_spec("torch") is None:  # pragma: no cover - depends on the install
-    raise MissingExtraError("torch", "torch")
+import_extra("torch", "torch")  # the install line, not a ModuleNotFoundError deep inside
 
 from sentvec.train.data import (
     Batch,

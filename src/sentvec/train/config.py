@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any, get_type_hints
 
 import tomllib
 
-from sentvec.errors import InvalidChoiceError, MissingExtraError, SentvecError
+from sentvec.errors import InvalidChoiceError, SentvecError
+from sentvec.extras import import_extra
 from sentvec.train.trainer import TrainingArgs
 
 if TYPE_CHECKING:
@@ -122,10 +123,7 @@ def load_config(path: str | Path) -> TrainConfig:
         except tomllib.TOMLDecodeError as e:
             raise SentvecError(f"{path}: invalid TOML ({e})") from None
     elif path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError:
-            raise MissingExtraError("pyyaml", "train") from None
+        yaml = import_extra("yaml", "train", "pyyaml")
         try:
             raw = yaml.safe_load(text) or {}
         except yaml.YAMLError as e:

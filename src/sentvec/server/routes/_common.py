@@ -33,7 +33,8 @@ def json_response(body: Any, status: int = 200) -> Response:
 def check_texts(texts: Sequence[str], st: ServerState, param: str = "input") -> None:
     """Apply the per-request limits on items and characters.
 
-    :raises APIError: 413 past a limit, 422 for an empty text.
+    :raises APIError: 413 past a limit, 422 for an empty text or one holding a lone
+        surrogate (not valid Unicode: the tokenizer cannot take it).
     """
     s = st.settings
     if not texts:
@@ -56,6 +57,61 @@ def check_texts(texts: Sequence[str], st: ServerState, param: str = "input") -> 
                 param=param,
                 code="text_too_long",
             )
+        check_unicode(t, f"{param}[{i}]", param)
+
+
+def check_unicode(text: str, where: str, param: str | None = None) -> None:
+    """Refuse a text holding a lone surrogate (``"\\ud800"`` in JSON: half of a UTF-16 pair).
+
+    :raises APIError: 422 naming the position and the fix.
+    """
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise APIError(
+            422,
+            f"{where} holds a lone surrogate {text[e.start]!r} at character {e.start}, which is "
+            "not valid Unicode (half of a UTF-16 pair). Fix: send valid UTF-8 text, or drop "
+            "that character.",
+            param=param or where,
+            code="invalid_text",
+        ) from None
+
+
+def check_documents(documents: Sequence[Any], param: str = "documents") -> None:
+    """Each document's id, title and metadata as valid text a store can keep (no lone
+    surrogates, no NaN or Infinity, text keys), before any work.
+
+    :raises APIError: 422 naming the document, the field and the fix.
+    """
+    from sentvec.errors import SentvecError
+    from sentvec.store.columns import check_metadata
+
+    for i, d in enumerate(documents):
+        check_unicode(d.id, f"{param}[{i}].id", param)
+        if d.title is not None:
+            check_unicode(d.title, f"{param}[{i}].title", param)
+        try:
+            check_metadata(d.id, d.metadata)
+        except SentvecError as e:
+            raise APIError(422, str(e), param=param, code="invalid_metadata") from None
+
+
+def check_vector(vector: Sequence[float], dim: int, param: str = "vector") -> None:
+    """Refuse a query vector of the wrong size, with NaN or infinite values, or all zeros
+    (the store's own rule, answered as 422 before any work).
+
+    :raises APIError: 422 naming the fix.
+    """
+    from sentvec.errors import SentvecError
+    from sentvec.store.search import check_vector as store_check
+
+    try:
+        store_check(vector, dim)
+    except SentvecError as e:
+        raise APIError(422, str(e), param=param, code="invalid_vector") from None
 
 
 def check_tokens(tokens: int, st: ServerState, param: str = "input") -> None:
@@ -70,4 +126,12 @@ def check_tokens(tokens: int, st: ServerState, param: str = "input") -> None:
         )
 
 
-__all__ = ["check_texts", "check_tokens", "json_response", "state"]
+__all__ = [
+    "check_documents",
+    "check_texts",
+    "check_tokens",
+    "check_unicode",
+    "check_vector",
+    "json_response",
+    "state",
+]

@@ -13,7 +13,14 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sentvec.server.errors import APIError
-from sentvec.server.routes._common import check_texts, check_tokens, json_response, state
+from sentvec.server.routes._common import (
+    check_documents,
+    check_texts,
+    check_tokens,
+    check_vector,
+    json_response,
+    state,
+)
 
 router = APIRouter(prefix="/collections", tags=["Collections"])
 
@@ -101,12 +108,18 @@ class _QueueEncoder:
         return vectors
 
 
-@router.get("", summary="Names of the served collections")
-async def list_all(request: Request) -> Response:
-    """Collections under the served folder."""
+@router.get("", summary="Names of the served collections (with details=true: sizes, models)")
+async def list_all(request: Request, details: bool = False) -> Response:
+    """Collections under the served folder; ``details`` adds documents, passages, model and
+    disk size of each."""
+    from sentvec.server.routes.kb import collection_details
     from sentvec.store import list_collections
 
-    return json_response({"collections": list_collections(state(request).root)})
+    root = state(request).root
+    body: dict[str, Any] = {"collections": await run_in_threadpool(list_collections, root)}
+    if details:
+        body["details"] = await run_in_threadpool(collection_details, root)
+    return json_response(body)
 
 
 @router.get("/{name}", summary="A collection's size, model, chunking, filter columns and index")
@@ -134,6 +147,8 @@ async def search(name: str, body: SearchRequest, request: Request) -> Response:
         check_texts([text], st, "query")
     model = st.model_for(col) if text or body.highlight else None
     vector = body.vector
+    if vector is not None:
+        check_vector(vector, col.meta["dim"])
     if vector is None and body.mode != "text":
         vectors, _ = await model.embed([text], model.encoder.role_prefix("query"))  # type: ignore[union-attr]
         vector = vectors[0]
@@ -189,6 +204,7 @@ async def add(name: str, body: AddRequest, request: Request) -> Response:
     check_name(name)
     texts = [d.text for d in body.documents]
     check_texts(texts, st, "documents")
+    check_documents(body.documents)
     model = st.model(body.model)
     col = await run_in_threadpool(for_encoder, st.root, name, model.encoder)
     model = st.model_for(col)

@@ -7,7 +7,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from sentvec.server.routes._common import check_texts, check_tokens, json_response, state
+from sentvec.server.errors import APIError
+from sentvec.server.routes._common import (
+    check_texts,
+    check_tokens,
+    check_unicode,
+    json_response,
+    state,
+)
 
 router = APIRouter()
 probes = APIRouter(tags=["Operations"])
@@ -21,12 +28,25 @@ class SimilarityRequest(BaseModel):
     model: str | None = Field(None, description="Served model (default: the first).")
 
 
+MAX_LABELS = 1000
+MAX_LABEL_CHARS = 200
+MAX_TEMPLATE_CHARS = 1000
+
+
 class ClassifyRequest(BaseModel):
     """Zero-shot classification of texts into labels."""
 
     texts: list[str]
-    labels: list[str] = Field(min_length=1, max_length=1000)
-    template: str = "This text is about {}."
+    labels: list[str] = Field(
+        min_length=1,
+        max_length=MAX_LABELS,
+        description=f"Label names, at most {MAX_LABELS} of at most {MAX_LABEL_CHARS} characters.",
+    )
+    template: str = Field(
+        "This text is about {}.",
+        max_length=MAX_TEMPLATE_CHARS,
+        description="A sentence with one '{}' where the label goes (plain substitution).",
+    )
     multi_label: bool = False
     threshold: float = 0.3
     temperature: float = Field(0.05, gt=0)
@@ -55,6 +75,7 @@ async def classify(body: ClassifyRequest, request: Request) -> Response:
     st = state(request)
     model = st.model(body.model)
     check_texts(body.texts, st, "texts")
+    check_labels(body.labels, body.template)
     vectors, _ = await model.embed(
         body.texts, model.prompt_text(None), lambda n: check_tokens(n, st, "texts")
     )
@@ -79,6 +100,33 @@ async def classify(body: ClassifyRequest, request: Request) -> Response:
     )
 
 
+def check_labels(labels: list[str], template: str) -> None:
+    """Labels and template within their limits, valid text, one ``{}`` in the template.
+
+    :raises APIError: 422 (or 413 past a size limit) naming the fix.
+    """
+    from sentvec.apps.classify import check_template
+    from sentvec.errors import SentvecError
+
+    check_unicode(template, "template")
+    try:
+        check_template(template)
+    except SentvecError as e:
+        raise APIError(422, str(e), param="template", code="invalid_template") from None
+    for i, label in enumerate(labels):
+        if not label.strip():
+            raise APIError(422, f"labels[{i}] is empty. Fix: drop it.", param="labels")
+        if len(label) > MAX_LABEL_CHARS:
+            raise APIError(
+                413,
+                f"labels[{i}] has {len(label)} characters; the limit is {MAX_LABEL_CHARS}. "
+                "Fix: use a short label name (put a description in the template).",
+                param="labels",
+                code="text_too_long",
+            )
+        check_unicode(label, f"labels[{i}]", "labels")
+
+
 @probes.get("/health", summary="Liveness: answers while the model works")
 async def health() -> Response:
     """Always 200 while the process serves HTTP."""
@@ -96,9 +144,10 @@ async def ready(request: Request) -> Response:
     )
 
 
-@probes.get("/metrics", summary="Prometheus metrics")
+@router.get("/metrics", tags=["Operations"], summary="Prometheus metrics (behind the API key)")
 async def metrics(request: Request) -> Response:
-    """Requests, latency histograms, queue depth, batch sizes and tokens."""
+    """Requests, latency histograms, queue depth, batch sizes and tokens. They name the served
+    models, so with an API key set they need it like every API route."""
     st = state(request)
     for name, m in st.models.items():
         st.metrics.queue_depth.labels(name).set(m.queue.depth)

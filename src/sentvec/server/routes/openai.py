@@ -26,7 +26,9 @@ class EmbeddingRequest(BaseModel):
     )
     model: str = Field(description="A served model's name (GET /v1/models).")
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = Field(None, ge=1, description="Keep the first N dimensions.")
+    dimensions: int | None = Field(
+        None, ge=1, strict=True, description="Keep the first N dimensions (an integer)."
+    )
     user: str | None = None
     prompt: str | None = Field(
         None, description="sentvec extension: a prompt name of the model (query, document)."
