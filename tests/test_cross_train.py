@@ -161,3 +161,47 @@ def test_sentvec_train_cross_config(folder: Path, tmp_path: Path) -> None:
     bad.write_text(cfg.read_text().replace('"cross"', '"triple"'))
     result = CliRunner().invoke(app, ["train", str(bad)])
     assert "model_type" in str(result.exception)
+
+
+def test_mined_negatives_train_a_cross_encoder(folder: Path, tmp_path: Path, make_st_model):
+    """`sentvec mine-negatives` (the bi-encoder) writes triplets that `sentvec train` with
+    model_type = "cross" and the mnrl / listnet / margin_mse losses reads."""
+    from typer.testing import CliRunner
+
+    from sentvec.cli import app
+
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"anchor": a, "positive": b}) + "\n" for a, b in PAIRS))
+    triplets = tmp_path / "triplets.jsonl"
+    bi = str(make_st_model("mean", normalize=True))
+    result = CliRunner().invoke(
+        app,
+        [
+            "mine-negatives",
+            str(pairs),
+            "-o",
+            str(triplets),
+            "-m",
+            bi,
+            "--backend",
+            "torch",
+            "--margin",
+            "-1",
+        ],
+    )
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "negative_1" in triplets.read_text()
+    for loss, options in (
+        ("mnrl", "{num_negatives = 2}"),
+        ("listnet", "{}"),
+        ("margin_mse", f'{{teacher = "{folder}"}}'),
+    ):
+        cfg = tmp_path / f"{loss}.toml"
+        cfg.write_text(
+            f'model = "{folder}"\nmodel_type = "cross"\n\n[[data]]\npath = "{triplets}"\n'
+            f'kind = "triplets"\n\n[loss]\nname = "{loss}"\noptions = {options}\n\n'
+            f'[training]\noutput_dir = "{tmp_path / loss}"\nbatch_size = 4\nshow_progress = false\n'
+        )
+        result = CliRunner().invoke(app, ["train", str(cfg), "--json"])
+        assert result.exit_code == 0, (loss, result.output, result.exception)
+        assert sentvec.load_cross(tmp_path / loss / "model").num_labels == 1

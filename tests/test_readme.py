@@ -39,6 +39,8 @@ ELSEWHERE = {
     "sentvec distill": "tests/test_static.py (the same command on a tiny model; minutes on MiniLM)",
     "minilm-static": "tests/test_static.py, tests/test_static_cascade.py (a distilled model)",
     "sentvec.integrations": "tests/test_integrations.py (each adapter against its library)",
+    "my-reranker": "tests/test_cross*.py (the same commands and calls on a tiny cross-encoder)",
+    "sentvec augment": "tests/test_cross_augment.py (the same command on tiny models)",
 }
 
 

@@ -5,6 +5,7 @@ token types, and a truncation rule that cuts the document before the query."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -106,7 +107,8 @@ def check_pairs(pairs: object) -> list[Pair]:
             "Fix: pass e.g. [('how to reset?', 'Open settings ...')]."
         )
     out: list[Pair] = []
-    for i, p in enumerate(pairs):  # type: ignore[attr-defined]
+    items: Any = pairs
+    for i, p in enumerate(items):
         if not (
             isinstance(p, (tuple, list)) and len(p) == 2 and all(isinstance(x, str) for x in p)
         ):

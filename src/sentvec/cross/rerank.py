@@ -67,7 +67,7 @@ def rerank_hits(
     if not shortlist:
         return Hits([], reason)
     ranked = cross.rank(query, [hit_text(h) for h in shortlist], k, batch_size=batch_size)
-    out = []
+    out: list[Hit] = []
     for r in ranked:
         h = shortlist[r.index]
         fields = {f.name: getattr(h, f.name) for f in dataclasses.fields(Hit)}

@@ -226,11 +226,11 @@ class MarginMSELoss(Loss):
             target = batch.labels.float().view(batch.size, -1).to(s.dtype)
         elif self._teacher is not None:
             q = batch.columns[0]
-            t = [
+            rows = [
                 self._teacher.logits(list(zip(q, col, strict=True)))[:, 0]
                 for col in batch.columns[1:]
             ]
-            t = torch.from_numpy(np.stack(t, axis=1)).to(s.device, s.dtype)  # (B, C-1)
+            t = torch.from_numpy(np.stack(rows, axis=1)).to(s.device, s.dtype)  # (B, C-1)
             target = t[:, :1] - t[:, 1:]
         else:
             raise SentvecError(

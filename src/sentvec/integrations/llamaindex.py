@@ -134,7 +134,7 @@ class SentvecRerank(BaseNodePostprocessor):
         :param top_n: nodes to keep (None: all). :param url: a running sentvec serve.
         :param api_key: its key. :param backend: local backend.
         :param cross: a :class:`~sentvec.cross.CrossEncoder` already loaded."""
-        super().__init__(top_n=top_n)
+        super().__init__(top_n=top_n)  # type: ignore[call-arg]  # a pydantic field
         self._reranker = make_reranker(
             model, url=url, api_key=api_key, backend=backend, cross=cross
         )
