@@ -126,7 +126,7 @@ def test_export_is_cached_and_reused(make_st_model, tmp_path, monkeypatch):
 
 
 def test_cache_location_rules(make_st_model, tmp_path, monkeypatch):
-    from sentvec.config import read_spec
+    from sentvec.model_format import read_spec
 
     spec = read_spec(make_st_model("mean"))
     assert ob.cache_folder(spec).parent.parent == spec.transformer_path  # beside the model

@@ -35,7 +35,7 @@ ELSEWHERE = {
     "SENTVEC_API_KEY=": "tests/test_server_api.py (401 without the key, non-loopback refused)",
     "curl ": "tests/test_server_api.py (the same requests through an HTTP client)",
     "--engine ray": "tests/test_distributed_encode.py (a local Ray cluster; runs this section)",
-    "sentvec.distributed": "tests/test_distributed_encode.py (a local Ray cluster)",
+    "sentvec.bulk": "tests/test_distributed_encode.py (a local Ray cluster)",
     "sentvec distill": "tests/test_static.py (the same command on a tiny model; minutes on MiniLM)",
     "minilm-static": "tests/test_static.py, tests/test_static_cascade.py (a distilled model)",
     "sentvec.integrations": "tests/test_integrations.py (each adapter against its library)",

@@ -19,7 +19,6 @@ import numpy as np
 from sentvec import hub
 from sentvec.backends import Backend, open_model
 from sentvec.batching import pad, plan_batches
-from sentvec.config import ModelSpec, write_spec
 from sentvec.errors import (
     InvalidChoiceError,
     InvalidTextError,
@@ -27,6 +26,7 @@ from sentvec.errors import (
     TextTooLongError,
     TextTypeError,
 )
+from sentvec.model_format import ModelSpec, write_spec
 from sentvec.pooling import PoolingMode
 from sentvec.tokenization import TextTokenizer, copy_tokenizer_files
 

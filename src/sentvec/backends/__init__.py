@@ -18,7 +18,7 @@ from sentvec.errors import InvalidChoiceError
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from sentvec.config import ModelSpec
+    from sentvec.model_format import ModelSpec
     from sentvec.tokenization import TextTokenizer
 
 BACKENDS = ("torch", "onnx", "onnx-int8", "static")
@@ -89,7 +89,7 @@ def open_model(
         from sentvec.backends.static.backend import load_static
 
         return load_static(folder, normalize)  # type: ignore[return-value]
-    from sentvec.config import load_spec
+    from sentvec.model_format import load_spec
     from sentvec.tokenization import TextTokenizer
 
     spec = load_spec(folder, pooling, normalize, max_seq_length)

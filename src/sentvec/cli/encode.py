@@ -164,7 +164,7 @@ def _encode_on_ray(
         raise InvalidChoiceError("--engine", engine, ["local", "ray"])
     if file is None or out is None:
         raise SentvecError("--engine ray needs an input FILE (or folder) and --out DIR")
-    from sentvec.distributed import encode_dataset
+    from sentvec.bulk import encode_dataset
 
     result = encode_dataset(
         file,
@@ -247,7 +247,7 @@ def info(
     Example: sentvec info sentence-transformers/all-MiniLM-L6-v2
     """
     from sentvec import hub
-    from sentvec.config import _read_json, check_weights, read_spec, spec_to_dict
+    from sentvec.model_format import _read_json, check_weights, read_spec, spec_to_dict
 
     folder = hub.resolve(model)
     if _describe_static(model, folder):

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from sentvec.errors import SentvecError
-from sentvec.train import distributed as D
+from sentvec.train import ddp as D
 from sentvec.train.data import (
     NoDuplicatesBatchSampler,
     TrainData,

@@ -17,8 +17,8 @@ from typing import Any
 
 from sentvec.backends.onnx import names
 from sentvec.backends.onnx.names import OPSET, OUTPUT_NAME, graph_settings
-from sentvec.config import ModelSpec
 from sentvec.extras import import_extra
+from sentvec.model_format import ModelSpec
 
 __all__ = ["OPSET", "export_folder", "export_onnx", "graph_settings", "quantize_int8"]
 PROBE_TEXTS = ["export probe", "a somewhat longer sentence to trace the graph with padding"]
@@ -201,7 +201,7 @@ def export_folder(
     :return: the folder.
     """
     from sentvec import hub
-    from sentvec.config import load_spec, write_spec
+    from sentvec.model_format import load_spec, write_spec
     from sentvec.tokenization import copy_tokenizer_files
 
     spec = load_spec(hub.resolve(model), pooling, normalize, max_seq_length)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sentvec.config import ModelSpec
+    from sentvec.model_format import ModelSpec
 
 #: Graph inputs, in order; ``token_type_ids`` only when the transformer uses token types.
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")

@@ -29,7 +29,7 @@ from sentvec.backends.onnx import names
 from sentvec.errors import InvalidChoiceError
 
 if TYPE_CHECKING:
-    from sentvec.config import ModelSpec
+    from sentvec.model_format import ModelSpec
 
 _EPS = 1e-12  # smallest per-token range (an all-zero row then quantizes to zeros)
 SMOOTH_ALPHA = float(names.QUANTIZATION["smooth_alpha"])  # measured: BENCHMARKS.md

@@ -38,7 +38,7 @@ from sentvec.errors import BrokenModelError, InvalidChoiceError, SentvecError
 from sentvec.extras import import_extra
 
 if TYPE_CHECKING:
-    from sentvec.config import ModelSpec
+    from sentvec.model_format import ModelSpec
 
 DEFAULT_MAX_TOKENS = 1024
 OPT_LEVELS = ("disable", "basic", "extended", "all")

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sentvec.backends.static.model import StaticModel, static_module_dir
-from sentvec.config import ModelSpec
 from sentvec.errors import ModelNotFoundError
+from sentvec.model_format import ModelSpec
 from sentvec.pooling import PoolingMode
 from sentvec.tokenization import TextTokenizer
 

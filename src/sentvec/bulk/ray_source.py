@@ -8,7 +8,7 @@ from typing import Any
 from ray.data.block import BlockMetadata
 from ray.data.datasource import Datasource, ReadTask
 
-from sentvec.distributed.ray_encode import Block, read_block
+from sentvec.bulk.blocks import Block, read_block
 
 
 class BlockSource(Datasource):

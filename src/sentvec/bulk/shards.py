@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sentvec.bulk.atomic import write_json_atomic, write_text_atomic
 from sentvec.errors import SentvecError
 from sentvec.io import Record, check_input_file, iter_records
 
@@ -133,7 +133,7 @@ def encode_to_shards(
             manifest["shards"].append(entry)
             done += len(chunk)
             manifest["rows"] = done
-            _write_json_atomic(folder / MANIFEST, manifest)
+            write_json_atomic(folder / MANIFEST, manifest)
             bar.total = max(bar.total or 0, done)
             bar.update(len(chunk))
     if done == 0:
@@ -141,7 +141,7 @@ def encode_to_shards(
 
         raise EmptyInputError(path, "texts")
     manifest["complete"] = True
-    _write_json_atomic(folder / MANIFEST, manifest)
+    write_json_atomic(folder / MANIFEST, manifest)
     return BulkResult(folder, done, start, len(manifest["shards"]))
 
 
@@ -261,7 +261,7 @@ def _start_manifest(folder: Path, header: dict[str, Any]) -> dict[str, Any]:
     path = folder / MANIFEST
     if not path.exists():
         manifest = {**header, "rows": 0, "complete": False, "shards": []}
-        _write_json_atomic(path, manifest)
+        write_json_atomic(path, manifest)
         return manifest
     manifest = read_manifest(folder)
     for key in ("format", "input", "model", "shard_size"):
@@ -291,7 +291,7 @@ def _write_shard(
         np.save(f, np.ascontiguousarray(vectors, dtype=np.float32))
         f.flush()
         os.fsync(f.fileno())
-    _write_text_atomic(id_file, "".join(json.dumps(i) + "\n" for i in ids))
+    write_text_atomic(id_file, "".join(json.dumps(i) + "\n" for i in ids))
     os.replace(tmp, npy)
     return {
         "file": npy.name,
@@ -301,33 +301,6 @@ def _write_shard(
         "rows": len(ids),
         "sha256": _sha256(npy),
     }
-
-
-def _write_json_atomic(path: Path, data: Any) -> None:
-    _write_text_atomic(path, json.dumps(data, indent=1) + "\n")
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf8") as f:
-        f.write(text)
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary name beside ``path`` to write to; on success it is synced to disk and renamed
-    over ``path``, so readers (and a killed run) see the whole file or none of it.
-
-    :param path: the final file.
-    :return: the temporary path ``.NAME.tmp`` (removed by the next run if this one is killed).
-    """
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _sha256(path: Path) -> str:

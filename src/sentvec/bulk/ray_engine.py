@@ -14,19 +14,18 @@ this run did not produce are removed and ``manifest.json`` lists the parts in in
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sentvec.bulk import _write_json_atomic, atomic_path
+from sentvec.bulk.atomic import atomic_path, write_json_atomic
+from sentvec.bulk.blocks import DEFAULT_BLOCK_ROWS, Block, plan_blocks
 from sentvec.errors import SentvecError
-from sentvec.io import InputFileError, _record
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -36,22 +35,6 @@ if TYPE_CHECKING:
 FORMAT = "sentvec-ray-parquet/1"
 MANIFEST = "manifest.json"
 PARTS = "parts"
-DEFAULT_BLOCK_ROWS = 10_000
-SUFFIXES = {".txt": "txt", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-
-
-@dataclass(frozen=True)
-class Block:
-    """One unit of work and of resumption: a byte range of a text/JSONL file (starting at line
-    ``first_line``) or one row group of a Parquet file (``start`` = row group, ``first_line`` =
-    its first row number)."""
-
-    index: int
-    path: str
-    kind: str  # txt, jsonl or parquet
-    start: int
-    stop: int
-    first_line: int
 
 
 @dataclass
@@ -170,151 +153,6 @@ def read_output(folder: str | Path) -> tuple[np.ndarray, list[str]]:
 
 
 # -- planning ------------------------------------------------------------------------------
-
-
-def plan_blocks(path: str | Path, fmt: str | None, block_rows: int) -> list[Block]:
-    """Cut the input into blocks of about ``block_rows`` records each, in input order.
-
-    :param path: a file or a folder of .txt/.jsonl/.parquet files (taken in name order).
-    :param fmt: force the format of every file.
-    :param block_rows: lines (text, JSONL) or rows per block; Parquet blocks are row groups.
-    :return: the blocks.
-    """
-    root = Path(path)
-    if not root.exists():
-        raise SentvecError(f"input {str(root)!r} does not exist. Fix: check the path.")
-    if root.is_dir():
-        files = sorted(p for p in root.iterdir() if p.suffix.lower() in SUFFIXES)
-        if not files:
-            raise SentvecError(
-                f"folder {str(root)!r} has no {', '.join(SUFFIXES)} files. Fix: pass a file "
-                "or a folder holding such files."
-            )
-    else:
-        files = [root]
-    blocks: list[Block] = []
-    for file in files:
-        kind = fmt or SUFFIXES.get(file.suffix.lower(), "txt")
-        if kind not in ("txt", "jsonl", "parquet"):
-            raise SentvecError(
-                f"format {kind!r} is not read by the ray engine. Fix: use txt, jsonl or parquet."
-            )
-        ranges = _parquet_ranges(file) if kind == "parquet" else _line_ranges(file, block_rows)
-        for start, stop, first in ranges:
-            blocks.append(Block(len(blocks), str(file.resolve()), kind, start, stop, first))
-    return blocks
-
-
-_SCAN_BYTES = 1 << 22  # read size of the newline scan
-
-
-def _line_ranges(file: Path, block_rows: int) -> Iterator[tuple[int, int, int]]:
-    """Byte ranges of ``block_rows`` lines each: (start byte, stop byte, first line number)."""
-    size = file.stat().st_size
-    start, first, lines, offset = 0, 1, 0, 0
-    with open(file, "rb") as f:
-        for chunk in iter(lambda: f.read(_SCAN_BYTES), b""):
-            ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10) + offset + 1
-            while lines + len(ends) >= block_rows:
-                cut = int(ends[block_rows - lines - 1])
-                yield start, cut, first
-                ends = ends[block_rows - lines :]
-                start, first, lines = cut, first + block_rows, 0
-            lines += len(ends)
-            offset += len(chunk)
-    if start < size:
-        yield start, size, first
-
-
-def _parquet_ranges(file: Path) -> Iterator[tuple[int, int, int]]:
-    import pyarrow.parquet as pq
-
-    meta = pq.ParquetFile(file).metadata
-    first = 1
-    for group in range(meta.num_row_groups):
-        rows = meta.row_group(group).num_rows
-        yield group, group + 1, first
-        first += rows
-
-
-def read_block(block: Block, text_field: str | None, id_field: str | None) -> pa.Table:
-    """The records of one block as a table (block, id, text), ids as ``sentvec encode`` gives;
-    a block without records gives one row whose id and text are null.
-
-    :param block: the block.
-    :param text_field: key/column of the text.
-    :param id_field: key/column of the id.
-    :return: a pyarrow table.
-    """
-    import pyarrow as pa
-
-    ids: list[str | None] = []
-    texts: list[str | None] = []
-    for rid, text in _block_records(block, text_field, id_field):
-        ids.append(rid)
-        texts.append(text)
-    if not ids:  # only blank lines: one null row, so the block still reaches an actor
-        ids, texts = [None], [None]
-    return pa.table(
-        {
-            "block": pa.array([block.index] * len(ids), pa.int64()),
-            "id": pa.array(ids, pa.string()),
-            "text": pa.array(texts, pa.string()),
-        }
-    )
-
-
-def _block_records(
-    block: Block, text_field: str | None, id_field: str | None
-) -> Iterator[tuple[str, str]]:
-    path = Path(block.path)
-    if block.kind == "parquet":
-        yield from _parquet_records(block, text_field, id_field)
-        return
-    with open(path, "rb") as f:
-        f.seek(block.start)
-        raw = f.read(block.stop - block.start)
-    for n, line in enumerate(io.StringIO(raw.decode("utf8"), newline=""), start=block.first_line):
-        if not line.strip():
-            continue
-        if block.kind == "txt":
-            yield str(n), line.rstrip("\r\n")
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputFileError(path, n, f"not valid JSON ({e.msg})") from None
-        if not isinstance(row, dict):
-            raise InputFileError(path, n, f"expected a JSON object, got {type(row).__name__}")
-        record = _record(path, n, row, text_field, id_field)
-        yield record.id, record.text
-
-
-def _parquet_records(
-    block: Block, text_field: str | None, id_field: str | None
-) -> Iterator[tuple[str, str]]:
-    import pyarrow.parquet as pq
-
-    from sentvec.io import TEXT_COLUMNS
-
-    file = pq.ParquetFile(block.path)
-    names = file.schema_arrow.names
-    key = text_field or next((c for c in TEXT_COLUMNS if c in names), None)
-    if key is None or key not in names:
-        raise InputFileError(
-            Path(block.path), 0, f"no text column; columns are {names}. Fix: pass --text-field"
-        )
-    id_key = id_field or next((c for c in ("id", "_id") if c in names), None)
-    if id_key is not None and id_key not in names:
-        raise InputFileError(Path(block.path), 0, f"no id column {id_key!r}; columns are {names}")
-    table = file.read_row_group(block.start, columns=[key] + ([id_key] if id_key else []))
-    texts = table.column(key).to_pylist()
-    ids = (
-        [str(i) for i in table.column(id_key).to_pylist()]
-        if id_key
-        else [str(block.first_line + i) for i in range(len(texts))]
-    )
-    yield from zip(ids, texts)
 
 
 # -- the actors ----------------------------------------------------------------------------
@@ -445,7 +283,7 @@ def _run(
         return []
     import ray
 
-    from sentvec.distributed._source import BlockSource
+    from sentvec.bulk.ray_source import BlockSource
 
     started = False
     if not ray.is_initialized():
@@ -528,7 +366,7 @@ def _finish(
     encoded = sum(int(s["rows"]) for s in by_block.values() if s["encoded"])
     rows = sum(p["rows"] for p in parts)  # type: ignore[misc]
     fingerprint = next(iter(fingerprints), None)
-    _write_json_atomic(
+    write_json_atomic(
         folder / MANIFEST,
         {"format": FORMAT, "fingerprint": fingerprint, "rows": rows, "parts": parts},
     )
