@@ -124,6 +124,7 @@ def test_onnx_store_deployment_in_a_clean_venv(tmp_path, make_st_model):
         "sentvec/server/static/index.html",
         "sentvec/server/static/app.js",
         "sentvec/server/static/style.css",
+        "sentvec/data/int8_calibration.jsonl",
     ):
         assert packaged in names, f"{packaged} is not in the wheel"
     with tarfile.open(sdist) as t:

@@ -47,7 +47,8 @@ QUANTIZATION: dict[str, Any] = {
 
 #: Calibration text for the int8 rewrite (per-channel activation ranges): the knowledge base
 #: shipped inside the package (questions and answers), so an export never needs a dataset.
-CALIBRATION_TEXTS = ("sentvec.data", "knowledge_base.jsonl")
+# its own file: editing the demo knowledge base must not change every int8 graph
+CALIBRATION_TEXTS = ("sentvec.data", "int8_calibration.jsonl")
 CALIBRATION_MAX_TOKENS = 256
 
 

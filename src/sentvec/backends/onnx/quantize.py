@@ -559,16 +559,16 @@ def _smoothing(
 
 
 def calibration_texts() -> list[str]:
-    """The shipped calibration sentences (questions and answers of the packaged knowledge base).
+    """The shipped calibration texts (``sentvec/data/int8_calibration.jsonl``, one JSON string
+    a line: 600 English support questions and answers, short and long).
 
-    :return: about 600 English texts, short and long.
+    :return: the texts, in file order.
     """
     from importlib import resources
 
     package, name = names.CALIBRATION_TEXTS
     lines = resources.files(package).joinpath(name).read_text(encoding="utf8").splitlines()
-    rows = [json.loads(line) for line in lines if line.strip()]
-    return [r[k] for k in ("question", "answer") for r in rows if r.get(k)]
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 def quantize_for_spec(spec: ModelSpec, src: str | Path, dst: str | Path) -> Path:
