@@ -30,6 +30,7 @@ ELSEWHERE = {
     "make test": ".ci/run (runs exactly this)",
     "make lint": "developers' check (ruff and mypy, configured in pyproject.toml)",
     "make bench": "benchmarks need ../shared/data (BENCHMARKS.md)",
+    "make docs": "tests/test_docs.py (mkdocs build --strict)",
     "make lock": "re-pins constraints.txt; changes the repo",
     "sentvec serve": "tests/test_web.py and tests/test_server_api.py (a real server process)",
     "SENTVEC_API_KEY=": "tests/test_server_api.py (401 without the key, non-loopback refused)",
