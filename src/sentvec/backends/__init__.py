@@ -88,7 +88,7 @@ def open_model(
     if backend == "static" or detect_format(folder) == "static":
         from sentvec.backends.static.backend import load_static
 
-        return load_static(folder, normalize)  # type: ignore[return-value]
+        return load_static(folder, normalize)
     from sentvec.model_format import load_spec
     from sentvec.tokenization import TextTokenizer
 

@@ -32,7 +32,7 @@ def collection_details(root: Any) -> list[dict[str, Any]]:
     collection at ``root`` (``GET /collections?details=true``)."""
     from sentvec.store import list_collections, open_collection
 
-    out = []
+    out: list[dict[str, Any]] = []
     for name in list_collections(root):
         try:
             col = open_collection(root, name)
@@ -92,7 +92,7 @@ def collection_facets(col: Any) -> dict[str, Any]:
             value = h.metadata.get(c)
             if isinstance(value, str) and value:
                 counter[value] += 1
-    out = []
+    out: list[dict[str, Any]] = []
     for c, counter in counts.items():
         # a facet groups documents: few values, each shared (not a url, title or source path)
         tagged = sum(counter.values())
