@@ -194,6 +194,16 @@ def test_a_support_team_runs_its_help_centre_from_the_page(served, tmp_path):
         assert paragraphs == [s.strip() for s in doc["text"].split("\n\n") if s.strip()]
         assert first.locator(".hit-text.whole mark.answer").inner_text() == mark
         page.screenshot(path=str(SHOTS / "article.png"), full_page=True)
+        first.locator("button.copy-answer").click()  # what lands on the clipboard
+        page.wait_for_function(
+            "document.querySelector('#results li.hit button.copy-answer').dataset.copied === "
+            f"{want[0]['answer']!r}"
+        )
+        first.locator("button.copy-link").click()
+        page.wait_for_function(
+            "document.querySelector('#results li.hit button.copy-link').dataset.copied === "
+            f"{want[0]['url']!r}"
+        )
 
         # the search is in the URL: a shared link opens the same search
         assert "q=how+long" in page.url and "mode=hybrid" in page.url
