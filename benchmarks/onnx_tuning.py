@@ -4,7 +4,6 @@
     PYTHONPATH=src python benchmarks/onnx_tuning.py budget     # batch size x token budget
     PYTHONPATH=src python benchmarks/onnx_tuning.py threads    # spinning, opt level, threads
     PYTHONPATH=src python benchmarks/onnx_tuning.py int8 --n 2000  # batch-invariant int8 schemes
-    PYTHONPATH=src python benchmarks/onnx_tuning.py fusions         # int8 contrib-op forms
 
 ``variants`` and ``budget`` report CPU milliseconds per sentence on one thread
 (``time.process_time``), which stays stable when other processes share the cores;
@@ -256,95 +255,9 @@ def int8(n: int, rounds: int) -> None:
         )
 
 
-def fusions(n: int, rounds: int) -> None:
-    """The int8 graph with onnxruntime's fused contrib ops (``quantize_int8(fusions=...)``)
-    beside the shipped one and v1: largest difference to the shipped graph's vectors, alone vs
-    in batch, CPU ms per sentence on 1 thread and sentences/s on 2 threads (rounds alternate).
-
-    Calibration (ranges and ``X^T X``, minutes) is cached in ``out/tuning/calibration.pkl``."""
-    import pickle
-
-    import sentvec
-    from sentvec.backends.onnx.quantize import activation_ranges, calibration_texts, quantize_int8
-    from sentvec.backends.onnx.runtime import OnnxBackend
-    from sentvec.encoder import _features
-
-    logging.disable(logging.WARNING)
-    WORK.mkdir(parents=True, exist_ok=True)
-    base = sentvec.load(backend="onnx", threads=1)
-    plain = Path(base.backend.path)  # type: ignore[attr-defined]
-    cache = WORK / "calibration.pkl"
-    if cache.exists():
-        calib = pickle.loads(cache.read_bytes())
-    else:
-        tok = base.tokenizer
-        feeds = [
-            _features([tok.finish(ids, 256)], tok.pad_id)
-            for ids in tok.content_ids(calibration_texts())
-        ]
-        grams: dict[str, np.ndarray] = {}
-        calib = {"ranges": activation_ranges(plain, feeds, grams), "grams": grams}
-        cache.write_bytes(pickle.dumps(calib))
-    forms = {
-        "shipped v3": (),
-        "row-scale-in-gemm": ("row-scale-in-gemm",),
-        "qkv-one-product": ("qkv-one-product",),
-        "skip-layernorm": ("skip-layernorm",),
-        "multihead-attention": ("multihead-attention",),
-        "row-scale-in-gemm + qkv-one-product": ("row-scale-in-gemm", "qkv-one-product"),
-        "row-scale-in-gemm + skip-layernorm + multihead-attention": (
-            "row-scale-in-gemm",
-            "skip-layernorm",
-            "multihead-attention",
-        ),
-    }
-    graphs: dict[str, Path] = {}
-    for label, fused in forms.items():
-        path = WORK / f"fused-{label.replace(' ', '').replace('+', '_')}.onnx"
-        quantize_int8(plain, path, ranges=calib["ranges"], grams=calib["grams"], fusions=fused)
-        graphs[label] = path
-    v1 = WORK / "int8-v1.onnx"
-    if v1.exists():
-        graphs["v1 quantize_dynamic"] = v1
-    s = texts(n)
-    one, others = s[5], s[100:200]
-    encoders = {}
-    for label, path in graphs.items():
-        encoders[label] = {}
-        for t in (1, 2):
-            enc = sentvec.load(backend="onnx", threads=t)
-            enc.backend = OnnxBackend(path, label, threads=t)
-            encoders[label][t] = enc
-    ref = encoders["shipped v3"][2].encode(s, show_progress=False)
-    cpu: dict[str, list[float]] = {k: [] for k in graphs}
-    wall: dict[str, list[float]] = {k: [] for k in graphs}
-    for _ in range(rounds):
-        for label in graphs:
-            t = time.process_time()
-            encoders[label][1].encode(s, show_progress=False)
-            cpu[label].append(1000 * (time.process_time() - t) / len(s))
-            t = time.perf_counter()
-            encoders[label][2].encode(s, show_progress=False)
-            wall[label].append(len(s) / (time.perf_counter() - t))
-    print(
-        "| int8 graph | max abs diff to shipped | alone vs in batch | CPU ms / sentence (1 thread) "
-        "| sent/s (2 threads) |"
-    )
-    print("|---|---|---|---|---|")
-    for label in graphs:
-        enc = encoders[label][2]
-        diff = alone_vs_batch(enc, one, others)
-        to_ref = np.abs(enc.encode(s, show_progress=False) - ref).max()
-        print(
-            f"| {label} | {to_ref:.1e} | {diff:.1e} | {np.median(cpu[label]):.2f} "
-            f"| {np.median(wall[label]):.1f} |",
-            flush=True,
-        )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["variants", "budget", "threads", "int8", "fusions"])
+    parser.add_argument("what", choices=["variants", "budget", "threads", "int8"])
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
@@ -353,7 +266,6 @@ def main() -> None:
         "budget": budget,
         "threads": threads,
         "int8": int8,
-        "fusions": fusions,
     }
     run[args.what](args.n, args.rounds)
 

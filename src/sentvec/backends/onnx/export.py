@@ -20,7 +20,7 @@ from sentvec.backends.onnx.names import OPSET, OUTPUT_NAME, graph_settings
 from sentvec.extras import import_extra
 from sentvec.model_format import ModelSpec
 
-__all__ = ["OPSET", "export_folder", "export_onnx", "graph_settings", "quantize_int8"]
+__all__ = ["OPSET", "export_folder", "export_onnx", "graph_settings"]
 PROBE_TEXTS = ["export probe", "a somewhat longer sentence to trace the graph with padding"]
 
 
@@ -92,20 +92,6 @@ def export_onnx(spec: ModelSpec, path: str | Path, *, opset: int = OPSET) -> Pat
     finally:
         tmp.unlink(missing_ok=True)
     return target
-
-
-def quantize_int8(spec: ModelSpec, src: str | Path, dst: str | Path) -> Path:
-    """The batch-invariant int8 graph (per-token activation scales, per-channel int8 weights,
-    calibrated smoothing); see :mod:`sentvec.backends.onnx.quantize`.
-
-    :param spec: the model (its tokenizer reads the calibration text).
-    :param src: an fp32 graph from :func:`export_onnx`.
-    :param dst: the target ``.onnx`` file.
-    :return: the written file.
-    """
-    from sentvec.backends.onnx.quantize import quantize_for_spec
-
-    return quantize_for_spec(spec, src, dst)
 
 
 def fuse_transformer(src: Path, dst: Path) -> Path:
@@ -216,5 +202,7 @@ def export_folder(
     fp32 = export_onnx(spec, root / names.FILE_NAMES["fp32"])
     write_spec(spec, root, dim=hidden)
     if int8:
-        quantize_int8(spec, fp32, root / names.FILE_NAMES["int8"])
+        from sentvec.backends.onnx.quantize import quantize_for_spec
+
+        quantize_for_spec(spec, fp32, root / names.FILE_NAMES["int8"])
     return root

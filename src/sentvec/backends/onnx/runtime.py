@@ -247,7 +247,9 @@ def cached_or_export(spec: ModelSpec, variant: str, cache_dir: str | Path | None
     if not fp32.exists():
         onnx_export.export_onnx(spec, fp32)
     if variant == "int8":
-        onnx_export.quantize_int8(spec, fp32, target)
+        from sentvec.backends.onnx.quantize import quantize_for_spec
+
+        quantize_for_spec(spec, fp32, target)
     return target
 
 
