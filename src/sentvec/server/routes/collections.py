@@ -9,11 +9,12 @@ from typing import Any, Literal
 from anyio import from_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from sentvec.server.errors import APIError
 from sentvec.server.routes._common import (
+    StrictBody,
     check_documents,
     check_query,
     check_texts,
@@ -26,7 +27,7 @@ from sentvec.server.routes._common import (
 router = APIRouter(prefix="/collections", tags=["Collections"])
 
 
-class SearchRequest(BaseModel):
+class SearchRequest(StrictBody):
     """A query (text, or a vector for vector mode), k, and structured metadata filters."""
 
     query: str | None = Field(None, description="Query text.")
@@ -53,7 +54,7 @@ class SearchRequest(BaseModel):
     highlight: bool = Field(True, description="Find each hit's answering sentence.")
 
 
-class Document(BaseModel):
+class Document(StrictBody):
     """One document to store (cut into passages)."""
 
     id: str = Field(min_length=1)
@@ -62,7 +63,7 @@ class Document(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class AddRequest(BaseModel):
+class AddRequest(StrictBody):
     """Documents to add (stored ids skipped) or upsert (all passages of stored ids replaced)."""
 
     documents: list[Document]
@@ -73,7 +74,7 @@ class AddRequest(BaseModel):
     overlap: int | None = Field(None, description="Tokens of sentences shared by passages.")
 
 
-class DeleteRequest(BaseModel):
+class DeleteRequest(StrictBody):
     """Delete documents by ids, or by a structured filter."""
 
     ids: list[str] | None = None
