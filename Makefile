@@ -8,7 +8,7 @@ PY = $(VENV)/bin/python
 PIP = $(PY) -m pip install --quiet --constraint constraints.txt
 QUERY ?= How do I reset my password if I lost my 2FA device?
 
-.PHONY: venv install install-dev demo test test-fast lint bench bench-apps bench-train lock
+.PHONY: venv install install-dev demo test test-fast lint docs bench bench-apps bench-train lock
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
@@ -30,6 +30,9 @@ test: install-dev
 
 test-fast:
 	$(PY) -m pytest -q -m "not slow"
+
+docs: install-dev                              # the site in out/site (tests/test_docs.py builds it too)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 lint:
 	$(PY) -m ruff check src tests benchmarks

@@ -76,7 +76,7 @@ def load(name: str, threads: int) -> Encode:
         lanes = 1 if backend.endswith("-1lane") else None
         backend = backend.removesuffix("-1lane")
         if backend == "onnx-int8-v1":
-            from sentvec.backends.onnx_backend import OnnxBackend
+            from sentvec.backends.onnx.runtime import OnnxBackend
 
             enc = sentvec.load(SV_EXPORT or None, backend="onnx", threads=threads)
             enc.backend = OnnxBackend(V1_INT8, backend, threads=threads, lanes=lanes)

@@ -17,10 +17,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import data_path  # noqa: E402
+import sentvec
+from sentvec.apps.cluster import clean_text, cluster
 
-import sentvec  # noqa: E402
-from sentvec.apps.cluster import clean_text, cluster  # noqa: E402
+from _common import data_path
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "out" / "keywords"

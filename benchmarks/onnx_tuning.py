@@ -40,8 +40,8 @@ def variants(n: int, rounds: int) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     import sentvec
-    from sentvec.backends.onnx_backend import OnnxBackend
-    from sentvec.backends.onnx_export import fuse_transformer
+    from sentvec.backends.onnx.export import fuse_transformer
+    from sentvec.backends.onnx.runtime import OnnxBackend
 
     logging.disable(logging.WARNING)
     WORK.mkdir(parents=True, exist_ok=True)
@@ -169,15 +169,15 @@ def int8(n: int, rounds: int) -> None:
     """int8 schemes: batch invariance, top-10 neighbour overlap with fp32, STSb, CPU time.
 
     The v1 scheme is onnxruntime's quantize_dynamic (one activation scale per batch tensor);
-    the others are :mod:`sentvec.backends.onnx_quantize` (one scale per token)."""
+    the others are :mod:`sentvec.backends.onnx.quantize` (one scale per token)."""
     import sys
 
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     import sentvec
-    from sentvec.backends.onnx_backend import OnnxBackend
-    from sentvec.backends.onnx_quantize import activation_ranges, calibration_texts, quantize_int8
+    from sentvec.backends.onnx.quantize import activation_ranges, calibration_texts, quantize_int8
+    from sentvec.backends.onnx.runtime import OnnxBackend
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from encode_backends import sts_score
@@ -265,8 +265,8 @@ def fusions(n: int, rounds: int) -> None:
     import pickle
 
     import sentvec
-    from sentvec.backends.onnx_backend import OnnxBackend
-    from sentvec.backends.onnx_quantize import activation_ranges, calibration_texts, quantize_int8
+    from sentvec.backends.onnx.quantize import activation_ranges, calibration_texts, quantize_int8
+    from sentvec.backends.onnx.runtime import OnnxBackend
     from sentvec.encoder import _features
 
     logging.disable(logging.WARNING)

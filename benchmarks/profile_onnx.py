@@ -32,7 +32,7 @@ def main() -> None:
     import onnxruntime as ort
 
     import sentvec
-    from sentvec.backends.onnx_backend import OnnxBackend
+    from sentvec.backends.onnx.runtime import OnnxBackend
     from sentvec.batching import plan_batches
     from sentvec.encoder import _features
 

@@ -34,7 +34,7 @@ RAY_CHILD = """
 import json, sys, time
 t0 = time.perf_counter()
 import ray
-from sentvec.distributed import encode_dataset
+from sentvec.bulk import encode_dataset
 ray.init(num_cpus={cpus}, include_dashboard=False, log_to_driver=False)
 t1 = time.perf_counter()
 r = encode_dataset({src!r}, {out!r}, backend={backend!r}, num_actors={actors},
@@ -122,8 +122,7 @@ def compare_outputs(actors: int) -> dict:
     little on its batch-mates; fp32 backends agree to ~1e-7."""
     import numpy as np
 
-    from sentvec.bulk import load_shards
-    from sentvec.distributed import read_output
+    from sentvec.bulk import load_shards, read_output
 
     a, ids_a = load_shards(WORK / "single")
     b, ids_b = read_output(WORK / f"ray{actors}")

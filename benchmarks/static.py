@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 import sentvec  # noqa: E402
-from sentvec.static import report  # noqa: E402
+from sentvec.evaluate import suite as report  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SIDE_PY = Path("/work/sidevenvs/model2vec/bin/python")
@@ -162,8 +162,8 @@ def fit_texts(data: Path, seed: int = 0) -> list[str]:
 def fit_recipe(static_dir: Path, teacher, out: Path, data: Path) -> Path:
     """The shipped recipe, as `sentvec distill --fit FILE` runs it: the data-free model fitted
     to the teacher's vectors of :func:`fit_texts` (FitConfig defaults). Returns the folder."""
-    from sentvec.static.model import StaticModel
-    from sentvec.static.tune import fit_to_teacher
+    from sentvec.backends.static.model import StaticModel
+    from sentvec.distill.tune import fit_to_teacher
 
     folder = out / "static-fit"
     if folder.exists():
@@ -224,8 +224,8 @@ def fit_seed_rows(
 ) -> dict[str, dict[str, float]]:
     """The recipe fitted again with other seeds (row order and held-out split): how much of a
     difference between models is the fit's own randomness. Seed 0 is the recipe row."""
-    from sentvec.static.model import StaticModel
-    from sentvec.static.tune import FitConfig, fit_to_teacher
+    from sentvec.backends.static.model import StaticModel
+    from sentvec.distill.tune import FitConfig, fit_to_teacher
 
     cache = np.load(out / "fit-targets.npz")
     texts, targets = [str(t) for t in cache["texts"]], cache["Y"]
@@ -298,8 +298,8 @@ def main() -> None:
     if not args.data.exists():
         sys.exit(f"benchmark data {args.data} is missing (the project's ../shared/data)")
     args.out.mkdir(parents=True, exist_ok=True)
+    from sentvec.distill.distillation import DistillConfig, distill
     from sentvec.hub import packaged_model_path
-    from sentvec.static.distillation import DistillConfig, distill
 
     teacher_dir = packaged_model_path()
     files = report.EvalFiles.from_folder(args.data, args.news_limit)

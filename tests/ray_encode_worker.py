@@ -28,7 +28,7 @@ def slow_encoder(model: str, delay: float) -> Any:
 if __name__ == "__main__":
     import ray
 
-    from sentvec.distributed import encode_dataset
+    from sentvec.bulk import encode_dataset
 
     address, model, source, out, src = sys.argv[1:6]
     ray.init(address=address, runtime_env={"env_vars": {"PYTHONPATH": src}}, log_to_driver=False)

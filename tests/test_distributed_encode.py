@@ -18,8 +18,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 import sentvec  # noqa: E402
-from sentvec.bulk import encode_to_shards, load_shards  # noqa: E402
-from sentvec.distributed import encode_dataset, read_output  # noqa: E402
+from sentvec.bulk import encode_dataset, encode_to_shards, load_shards, read_output  # noqa: E402  # noqa: E402
 from sentvec.errors import SentvecError  # noqa: E402
 from sentvec.io import read_records  # noqa: E402
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 pytest.importorskip("pyarrow")
 
-from sentvec.distributed import ray_encode
-from sentvec.distributed.ray_encode import plan_blocks, read_block
+from sentvec.bulk import blocks as ray_encode
+from sentvec.bulk.blocks import plan_blocks, read_block
 from sentvec.errors import SentvecError
 from sentvec.io import iter_records
 

@@ -78,7 +78,7 @@ def _reference(x: np.ndarray, w: np.ndarray, shift: np.ndarray | None = None) ->
 def test_per_token_int8_matches_numpy_reference(tmp_path):
     import onnxruntime as ort
 
-    from sentvec.backends.onnx_quantize import quantize_int8
+    from sentvec.backends.onnx.quantize import quantize_int8
 
     rng = np.random.default_rng(1)
     w = rng.normal(size=(64, 48)).astype(np.float32)
@@ -100,7 +100,7 @@ def test_per_token_int8_matches_numpy_reference(tmp_path):
 def test_calibrated_rewrite_smooths_and_shifts_like_the_reference(tmp_path):
     import onnxruntime as ort
 
-    from sentvec.backends.onnx_quantize import GELU_FLOOR, activation_ranges, quantize_int8
+    from sentvec.backends.onnx.quantize import GELU_FLOOR, activation_ranges, quantize_int8
 
     rng = np.random.default_rng(2)
     w = rng.normal(size=(32, 16)).astype(np.float32)
@@ -121,7 +121,9 @@ def test_calibrated_rewrite_smooths_and_shifts_like_the_reference(tmp_path):
 
 
 def test_export_and_backend_share_one_names_module(make_st_model, tmp_path):
-    from sentvec.backends import onnx_backend, onnx_export, onnx_names
+    from sentvec.backends.onnx import export as onnx_export
+    from sentvec.backends.onnx import names as onnx_names
+    from sentvec.backends.onnx import runtime as onnx_backend
 
     assert onnx_export.OUTPUT_NAME is onnx_names.OUTPUT_NAME
     assert onnx_backend.FILE_NAMES is onnx_names.FILE_NAMES
@@ -147,7 +149,7 @@ def test_gptq_rounding_beats_round_to_nearest_on_calibration_data(tmp_path):
     on correlated inputs like a transformer's; both graphs stay per-token (row) invariant."""
     import onnxruntime as ort
 
-    from sentvec.backends.onnx_quantize import activation_ranges, quantize_int8
+    from sentvec.backends.onnx.quantize import activation_ranges, quantize_int8
 
     rng = np.random.default_rng(3)
     w = rng.normal(size=(96, 40)).astype(np.float32)
@@ -181,8 +183,8 @@ def test_contrib_op_forms_give_the_shipped_graphs_vectors(make_st_model, tmp_pat
     """Each optional contrib-op form is the same arithmetic as the shipped graph (reference),
     and stays batch invariant (padding masked in MultiHeadAttention too). (skip-layernorm
     rounds differently, 5.4e-3 on the default model's vectors, and needs constant biases.)"""
-    from sentvec.backends.onnx_backend import OnnxBackend
-    from sentvec.backends.onnx_quantize import quantize_int8
+    from sentvec.backends.onnx.quantize import quantize_int8
+    from sentvec.backends.onnx.runtime import OnnxBackend
 
     folder = make_st_model("mean", normalize=True)
     enc = sentvec.load(folder, backend="onnx", cache_dir=tmp_path)
@@ -202,7 +204,7 @@ def test_contrib_op_forms_give_the_shipped_graphs_vectors(make_st_model, tmp_pat
 
 
 def test_unknown_fusion_is_refused(tmp_path):
-    from sentvec.backends.onnx_quantize import quantize_int8
+    from sentvec.backends.onnx.quantize import quantize_int8
     from sentvec.errors import InvalidChoiceError
 
     _one_matmul_graph(np.ones((4, 4), dtype=np.float32), tmp_path / "f.onnx")

@@ -15,7 +15,7 @@ import pytest
 
 import sentvec
 from sentvec.backends import BACKENDS, create_backend
-from sentvec.backends import onnx_backend as ob
+from sentvec.backends.onnx import runtime as ob
 from sentvec.errors import InvalidChoiceError, SentvecError
 
 pytest.importorskip("onnxruntime")
@@ -105,7 +105,7 @@ def test_more_lanes_than_threads_is_refused(make_st_model, tmp_path):
 
 
 def test_export_is_cached_and_reused(make_st_model, tmp_path, monkeypatch):
-    from sentvec.backends import onnx_export
+    from sentvec.backends.onnx import export as onnx_export
 
     folder = make_st_model("mean")
     first = sentvec.load(folder, backend="onnx", cache_dir=tmp_path)
@@ -126,7 +126,7 @@ def test_export_is_cached_and_reused(make_st_model, tmp_path, monkeypatch):
 
 
 def test_cache_location_rules(make_st_model, tmp_path, monkeypatch):
-    from sentvec.config import read_spec
+    from sentvec.model_format import read_spec
 
     spec = read_spec(make_st_model("mean"))
     assert ob.cache_folder(spec).parent.parent == spec.transformer_path  # beside the model

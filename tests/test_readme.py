@@ -30,15 +30,18 @@ ELSEWHERE = {
     "make test": ".ci/run (runs exactly this)",
     "make lint": "developers' check (ruff and mypy, configured in pyproject.toml)",
     "make bench": "benchmarks need ../shared/data (BENCHMARKS.md)",
+    "make docs": "tests/test_docs.py (mkdocs build --strict)",
     "make lock": "re-pins constraints.txt; changes the repo",
     "sentvec serve": "tests/test_web.py and tests/test_server_api.py (a real server process)",
     "SENTVEC_API_KEY=": "tests/test_server_api.py (401 without the key, non-loopback refused)",
     "curl ": "tests/test_server_api.py (the same requests through an HTTP client)",
     "--engine ray": "tests/test_distributed_encode.py (a local Ray cluster; runs this section)",
-    "sentvec.distributed": "tests/test_distributed_encode.py (a local Ray cluster)",
+    "sentvec.bulk": "tests/test_distributed_encode.py (a local Ray cluster)",
     "sentvec distill": "tests/test_static.py (the same command on a tiny model; minutes on MiniLM)",
     "minilm-static": "tests/test_static.py, tests/test_static_cascade.py (a distilled model)",
     "sentvec.integrations": "tests/test_integrations.py (each adapter against its library)",
+    "my-reranker": "tests/test_cross*.py (the same commands and calls on a tiny cross-encoder)",
+    "sentvec augment": "tests/test_cross_augment.py (the same command on tiny models)",
 }
 
 

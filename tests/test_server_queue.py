@@ -146,7 +146,7 @@ def test_bad_limits_are_refused():
 
 
 def test_workers_are_onnx_lanes_sharing_the_cores():
-    from sentvec.backends.onnx_backend import physical_cores
+    from sentvec.backends.onnx.runtime import physical_cores
     from sentvec.server.settings import Settings
 
     cores = physical_cores()

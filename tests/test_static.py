@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import sentvec
-from sentvec.static import StaticModel
-from sentvec.static.distillation import DistillConfig, distill, regular_token_ids
+from sentvec.backends.static import StaticModel
+from sentvec.distill.distillation import DistillConfig, distill, regular_token_ids
 
 from conftest import CORPUS
 
@@ -86,7 +86,7 @@ def test_rows_are_pca_of_the_teacher_token_vectors_times_sif(make_st_model):
 
 
 def test_corpus_counts_match_a_plain_counter(make_st_model):
-    from sentvec.static.distillation import token_counts
+    from sentvec.distill.distillation import token_counts
 
     teacher = sentvec.load(make_st_model("mean", normalize=True))
     counts = token_counts(teacher, CORPUS, chunk=4)
@@ -172,7 +172,7 @@ def test_fine_tune_with_the_trainer_and_save_back(static_dir, tmp_path):
 
 
 def test_teacher_targets_align_the_teacher_with_the_student(make_st_model, static_dir):
-    from sentvec.static.tune import teacher_targets
+    from sentvec.distill.tune import teacher_targets
 
     teacher = sentvec.load(make_st_model("mean", normalize=True))
     student = sentvec.load(static_dir)
@@ -246,7 +246,7 @@ def test_fit_to_teacher_without_training_is_the_least_squares_head_folded_in(
     folded model must give normalize(mean(rows) @ W - c) for every text, unseen ones
     included, where c is the mean of mean(rows) @ W over the fit texts (up to a rotation:
     the cosines between texts must match)."""
-    from sentvec.static.tune import FitConfig, fit_to_teacher
+    from sentvec.distill.tune import FitConfig, fit_to_teacher
 
     teacher = sentvec.load(make_st_model("mean", normalize=True))
     student = StaticModel.load(static_dir)
@@ -278,8 +278,8 @@ def test_fit_to_teacher_blend_keeps_the_starting_rows_beside_the_fitted_ones(
     least-squares-fitted part and the starting part, each centred on the fit texts' mean
     and divided by the median length of the fit texts' centred vectors, the second times the
     blend weight. With room for every direction, the cosines between texts must match."""
+    from sentvec.distill.tune import FitConfig, fit_to_teacher
     from sentvec.errors import SentvecError
-    from sentvec.static.tune import FitConfig, fit_to_teacher
 
     teacher = sentvec.load(make_st_model("mean", normalize=True))
     student = StaticModel.load(static_dir)
@@ -312,7 +312,7 @@ def test_fit_to_teacher_moves_the_vectors_towards_the_teacher(make_st_model, sta
     fits poorly), training brings every text's static vector closer to the teacher's."""
     from sentence_transformers import SentenceTransformer
 
-    from sentvec.static.tune import FitConfig, fit_to_teacher
+    from sentvec.distill.tune import FitConfig, fit_to_teacher
 
     teacher = sentvec.load(make_st_model("mean", normalize=True))
     y = teacher.encode(FIT_TEXTS, normalize=True)
@@ -340,8 +340,8 @@ def test_fit_to_teacher_moves_the_vectors_towards_the_teacher(make_st_model, sta
 
 
 def test_fit_to_teacher_rejects_mismatched_targets(static_dir):
+    from sentvec.distill.tune import fit_to_teacher
     from sentvec.errors import SentvecError
-    from sentvec.static.tune import fit_to_teacher
 
     with pytest.raises(SentvecError, match="targets"):
         fit_to_teacher(StaticModel.load(static_dir), FIT_TEXTS, np.zeros((3, 4)))

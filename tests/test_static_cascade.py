@@ -10,8 +10,8 @@ import sentvec
 from sentvec.apps.cascade import cascade_pairs, cascade_top_k
 from sentvec.apps.dedup import find_duplicates
 from sentvec.apps.search import search_records
+from sentvec.distill.distillation import DistillConfig, distill
 from sentvec.io import Record
-from sentvec.static.distillation import DistillConfig, distill
 
 from conftest import CORPUS
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from sentvec._version import __version__
 
 if TYPE_CHECKING:
+    from sentvec.cross import CrossEncoder, load_cross
     from sentvec.encoder import Encoder, load
     from sentvec.similarity import pairwise_similarity, similarity_matrix, top_k
 
 _LAZY = {
+    "CrossEncoder": "sentvec.cross",
+    "load_cross": "sentvec.cross",
     "Encoder": "sentvec.encoder",
     "load": "sentvec.encoder",
     "pairwise_similarity": "sentvec.similarity",
@@ -34,4 +37,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'sentvec' has no attribute {name!r}")
 
 
-__all__ = ["Encoder", "__version__", "load", "pairwise_similarity", "similarity_matrix", "top_k"]
+__all__ = [
+    "CrossEncoder",
+    "Encoder",
+    "__version__",
+    "load",
+    "load_cross",
+    "pairwise_similarity",
+    "similarity_matrix",
+    "top_k",
+]

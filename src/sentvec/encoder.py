@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from sentvec import hub
-from sentvec.backends import Backend, create_backend
+from sentvec.backends import Backend, open_model
 from sentvec.batching import pad, plan_batches
-from sentvec.config import ModelSpec, load_spec, write_spec
 from sentvec.errors import (
     InvalidChoiceError,
     InvalidTextError,
@@ -27,8 +26,8 @@ from sentvec.errors import (
     TextTooLongError,
     TextTypeError,
 )
+from sentvec.model_format import ModelSpec, write_spec
 from sentvec.pooling import PoolingMode
-from sentvec.static.model import static_module_dir
 from sentvec.tokenization import TextTokenizer, copy_tokenizer_files
 
 if TYPE_CHECKING:
@@ -89,13 +88,8 @@ class Encoder:
         """
         folder = hub.resolve(model, revision=revision)
         name = hub.DEFAULT_MODEL if model is None else os.fspath(model)
-        if backend == "static" or static_module_dir(folder) is not None:
-            from sentvec.backends.static import load_static
-
-            return cls(*load_static(folder, normalize), name)
-        spec = load_spec(folder, pooling, normalize, max_seq_length)
-        tokenizer = TextTokenizer.from_folder(spec.transformer_path, spec.do_lower_case)
-        return cls(spec, tokenizer, create_backend(backend, spec, **backend_options), name)
+        parts = open_model(folder, backend, pooling, normalize, max_seq_length, **backend_options)
+        return cls(*parts, name)
 
     @property
     def dim(self) -> int:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from sentvec.articles import ARTICLE_SUFFIXES
-from sentvec.errors import SentvecError
+from sentvec.errors import InvalidChoiceError, SentvecError
 from sentvec.records import EmptyInputError, InputFileError, Record  # noqa: F401  (re-exported)
 
 TEXT_COLUMNS = ("text", "sentence", "content", "passage", "body", "question")
@@ -246,9 +246,12 @@ def iter_rows(
 
 
 def _jsonl_rows(
-    path: Path, lines: Iterable[str], on_error: Callable[[InputFileError], None] | None = None
+    path: Path,
+    lines: Iterable[str],
+    on_error: Callable[[InputFileError], None] | None = None,
+    first: int = 1,
 ) -> Iterator[tuple[int, Any]]:
-    for n, line in enumerate(lines, start=1):
+    for n, line in enumerate(lines, start=first):
         if not line.strip():
             continue
         if n == 1:
@@ -401,6 +404,18 @@ def iter_records(
         rows = iter_rows(path, fmt, header, encoding)
     else:
         rows = _csv_rows(path, iter_lines(path, encoding), kind, header, on_error)
+    yield from _row_records(path, rows, json_rows, text_field, id_field, on_error)
+
+
+def _row_records(
+    path: Path,
+    rows: Iterable[tuple[int, Any]],
+    json_rows: bool,
+    text_field: str | int | None,
+    id_field: str | int | None,
+    on_error: Callable[[InputFileError], None] | None = None,
+) -> Iterator[Record]:
+    """Records of parsed rows: a JSON object or a CSV row (dict by header, or list)."""
     for n, row in rows:
         try:
             if isinstance(row, list) and not json_rows:
@@ -418,6 +433,103 @@ def iter_records(
             if on_error is None:
                 raise
             on_error(e)
+
+
+def iter_range_records(
+    path: str | Path,
+    kind: str,
+    start: int,
+    stop: int,
+    first_line: int,
+    text_field: str | int | None = None,
+    id_field: str | int | None = None,
+) -> Iterator[Record]:
+    """The records of one byte range of a .txt or .jsonl file (a bulk engine's block), read
+    with the same rules as :func:`iter_records`: UTF-8 (a byte-order mark at the file's start
+    skipped), NUL and undecodable bytes refused with their line, lone surrogate escapes
+    refused, one JSON object per line, ids the line numbers unless the rows carry them.
+
+    :param path: the file. :param kind: ``txt`` or ``jsonl``.
+    :param start: first byte (a line start). :param stop: byte after the range (a line end).
+    :param first_line: the line number of the range's first line.
+    :raises InputFileError: naming file, line and problem.
+    """
+    path = Path(path)
+    with open(path, "rb") as f:
+        f.seek(start)
+        raw = f.read(stop - start)
+    if start == 0 and raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise InputFileError(
+            path,
+            first_line + raw.count(b"\n", 0, nul),
+            "NUL byte: this is a binary file, or UTF-16 without a byte-order mark. "
+            "Fix: give a text file saved as UTF-8",
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputFileError(
+            path,
+            first_line + raw.count(b"\n", 0, e.start),
+            f"not UTF-8: byte {raw[e.start : e.start + 1]!r} cannot be decoded. "
+            "Fix: re-save the file as UTF-8",
+        ) from None
+    lines = io.StringIO(text, newline="")
+    if kind == "txt":
+        for n, line in enumerate(lines, start=first_line):
+            value = line.rstrip("\r\n")
+            if value.strip():
+                yield Record(value, str(n))
+        return
+    if kind != "jsonl":
+        raise InvalidChoiceError("format of a byte range", kind, ["txt", "jsonl"])
+    rows = _jsonl_rows(path, lines, first=first_line)
+    yield from _row_records(path, rows, True, text_field, id_field)
+
+
+def iter_parquet_records(
+    path: str | Path,
+    row_group: int | None = None,
+    first_row: int = 1,
+    text_field: str | None = None,
+    id_field: str | None = None,
+) -> Iterator[Record]:
+    """The records of a Parquet file (or one of its row groups): the text column (default:
+    the first of :data:`TEXT_COLUMNS` present), ids from ``id``/``_id`` or the row numbers.
+
+    :raises InputFileError: no text column, or a text that is not a string.
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    file = pq.ParquetFile(path)
+    names = file.schema_arrow.names
+    key = text_field or next((c for c in TEXT_COLUMNS if c in names), None)
+    if key is None or key not in names:
+        raise InputFileError(
+            path, 0, f"no text column; columns are {names}. Fix: pass --text-field"
+        )
+    id_key = id_field or next((c for c in ("id", "_id") if c in names), None)
+    if id_key is not None and id_key not in names:
+        raise InputFileError(path, 0, f"no id column {id_key!r}; columns are {names}")
+    columns = [key] + ([id_key] if id_key else [])
+    table = (
+        file.read_row_group(row_group, columns=columns)
+        if row_group is not None
+        else (file.read(columns=columns))
+    )
+    texts = table.column(key).to_pylist()
+    ids = table.column(id_key).to_pylist() if id_key else None
+    for i, value in enumerate(texts):
+        n = first_row + i
+        if not isinstance(value, str):
+            raise InputFileError(
+                path, n, f"column {key!r} holds {type(value).__name__}, not text. Fix: store text"
+            )
+        yield Record(value, str(ids[i]) if ids is not None else str(n))
 
 
 def _index(path: Path, n: int, value: str | int, what: str) -> int:

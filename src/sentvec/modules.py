@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sentvec.config import DenseSpec, ModelSpec
 from sentvec.errors import BrokenModelError, ModelNotFoundError
+from sentvec.model_format import DenseSpec, ModelSpec
 from sentvec.pooling import PoolingMode, pool
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -115,7 +115,7 @@ class SentenceModel(nn.Module):
 def build_model(spec: ModelSpec, trust_remote_code: bool = False) -> SentenceModel:
     """Load the weights described by ``spec`` into a SentenceModel (eval mode).
 
-    :param spec: the model description (see :func:`sentvec.config.read_spec`).
+    :param spec: the model description (see :func:`sentvec.model_format.read_spec`).
     :param trust_remote_code: let transformers run model code shipped with the folder.
     :return: the model.
     """

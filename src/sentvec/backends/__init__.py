@@ -8,6 +8,7 @@ A backend is a small class with one method, ``embed``; the encoder does everythi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -15,7 +16,10 @@ import numpy as np
 from sentvec.errors import InvalidChoiceError
 
 if TYPE_CHECKING:
-    from sentvec.config import ModelSpec
+    from pathlib import Path
+
+    from sentvec.model_format import ModelSpec
+    from sentvec.tokenization import TextTokenizer
 
 BACKENDS = ("torch", "onnx", "onnx-int8", "static")
 
@@ -44,7 +48,7 @@ def create_backend(name: str, spec: ModelSpec, **options: object) -> Backend:
     :return: the backend.
     """
     if name in ("onnx", "onnx-int8"):
-        from sentvec.backends.onnx_backend import OnnxBackend
+        from sentvec.backends.onnx.runtime import OnnxBackend
 
         return OnnxBackend.from_spec(spec, name, **options)  # type: ignore[arg-type]
     if name == "torch":
@@ -52,8 +56,42 @@ def create_backend(name: str, spec: ModelSpec, **options: object) -> Backend:
 
         return TorchBackend.from_spec(spec, **options)  # type: ignore[arg-type]
     if name == "static":
-        from sentvec.backends.static import StaticBackend
-        from sentvec.static.model import StaticModel
+        from sentvec.backends.static import StaticBackend, StaticModel
 
         return StaticBackend(StaticModel.load(spec.transformer_path.parent))
     raise InvalidChoiceError("backend", name, BACKENDS)
+
+
+def detect_format(folder: Path) -> str:
+    """What a model folder holds: ``static`` (a StaticEmbedding module: one vector per
+    token) or ``transformer`` (everything the torch and onnx backends run)."""
+    from sentvec.backends.static.model import static_module_dir
+
+    return "static" if static_module_dir(folder) is not None else "transformer"
+
+
+def open_model(
+    folder: Path,
+    backend: str = "torch",
+    pooling: str | Sequence[str] | None = None,
+    normalize: bool | None = None,
+    max_seq_length: int | None = None,
+    **options: object,
+) -> tuple[ModelSpec, TextTokenizer, Backend]:
+    """A model folder's parts, by its format: the spec, the tokenizer and the backend (the one
+    path every load takes; a static folder always runs on ``static``).
+
+    :param folder: a local model folder. :param backend: one of :data:`BACKENDS`.
+    :param pooling: override the pooling mode(s). :param normalize: override normalisation.
+    :param max_seq_length: override the longest input. :param options: for the backend.
+    """
+    if backend == "static" or detect_format(folder) == "static":
+        from sentvec.backends.static.backend import load_static
+
+        return load_static(folder, normalize)
+    from sentvec.model_format import load_spec
+    from sentvec.tokenization import TextTokenizer
+
+    spec = load_spec(folder, pooling, normalize, max_seq_length)
+    tokenizer = TextTokenizer.from_folder(spec.transformer_path, spec.do_lower_case)
+    return spec, tokenizer, create_backend(backend, spec, **options)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sentvec.config import ModelSpec
+from sentvec.model_format import ModelSpec
 from sentvec.modules import SentenceModel, build_model
 
 

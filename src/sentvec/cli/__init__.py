@@ -17,7 +17,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 import typer.main
 
-from sentvec.cli import apps, distill, encode, evaluate, index, search, serve, train
+from sentvec.cli import apps, cross, distill, encode, evaluate, index, search, serve, train
 from sentvec.errors import SentvecError
 
 try:  # typer >= 0.25 ships its own copy of click
@@ -61,7 +61,7 @@ def _root(
         os.environ["SENTVEC_DEBUG"] = "1"
 
 
-for _group in (search, encode, index, apps, evaluate, train, distill, serve):
+for _group in (search, encode, index, apps, evaluate, train, distill, serve, cross):
     _group.register(app)
 
 

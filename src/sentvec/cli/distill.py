@@ -13,7 +13,7 @@ from sentvec.cli._options import JsonOpt
 from sentvec.errors import SentvecError
 
 if TYPE_CHECKING:
-    from sentvec.static.report import EvalFiles
+    from sentvec.evaluate.suite import EvalFiles
 
 DEFAULT_EVAL_DATA = "SENTVEC_EVAL_DATA"  # environment variable naming a data folder
 
@@ -85,9 +85,9 @@ def distill(
 
     Example: sentvec distill --out minilm-static --fit texts.txt
     """
-    from sentvec.static.distillation import DistillConfig
-    from sentvec.static.distillation import distill as run_distill
-    from sentvec.static.tune import FitConfig
+    from sentvec.distill.distillation import DistillConfig
+    from sentvec.distill.distillation import distill as run_distill
+    from sentvec.distill.tune import FitConfig
 
     if out is None and static is None:
         raise SentvecError("distill needs --out DIR (or --static DIR with --eval). Fix: add one.")
@@ -119,7 +119,7 @@ def distill(
         if as_json:
             typer.echo(json.dumps({"out": str(static)}))
         return
-    from sentvec.static import report
+    from sentvec.evaluate import suite as report
 
     student = load(static)
     texts_for_speed = report.speed_corpus(files, speed_texts)
@@ -144,7 +144,7 @@ def _read_lines(path: Path | None, option: str) -> list[str] | None:
 def _eval_files(
     folder: Path | None, sts: Path | None, beir: Path | None, news_limit: int | None
 ) -> EvalFiles:
-    from sentvec.static.report import EvalFiles
+    from sentvec.evaluate.suite import EvalFiles
 
     folder = folder or (
         Path(os.environ[DEFAULT_EVAL_DATA]) if DEFAULT_EVAL_DATA in os.environ else None

@@ -164,7 +164,7 @@ def _encode_on_ray(
         raise InvalidChoiceError("--engine", engine, ["local", "ray"])
     if file is None or out is None:
         raise SentvecError("--engine ray needs an input FILE (or folder) and --out DIR")
-    from sentvec.distributed import encode_dataset
+    from sentvec.bulk import encode_dataset
 
     result = encode_dataset(
         file,
@@ -224,7 +224,7 @@ def export(
 
     Example: sentvec export --out onnx-model --int8
     """
-    from sentvec.backends.onnx_export import export_folder
+    from sentvec.backends.onnx.export import export_folder
 
     check_output_folder(out)
     folder = export_folder(model, out, int8=int8)
@@ -247,7 +247,7 @@ def info(
     Example: sentvec info sentence-transformers/all-MiniLM-L6-v2
     """
     from sentvec import hub
-    from sentvec.config import _read_json, check_weights, read_spec, spec_to_dict
+    from sentvec.model_format import _read_json, check_weights, read_spec, spec_to_dict
 
     folder = hub.resolve(model)
     if _describe_static(model, folder):
@@ -274,7 +274,7 @@ def info(
 
 def _describe_static(model: str | None, folder: Path) -> bool:
     """Print a static model's description (``sentvec distill`` folders); False if not one."""
-    from sentvec.static.model import StaticModel, static_module_dir
+    from sentvec.backends.static.model import StaticModel, static_module_dir
 
     if static_module_dir(folder) is None:
         return False

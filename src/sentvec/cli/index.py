@@ -33,6 +33,14 @@ from sentvec.cli._options import (
     TextFieldOpt,
     load_encoder,
 )
+from sentvec.cli.cross import (
+    DEFAULT_RERANK_TOP,
+    RerankOpt,
+    RerankTopOpt,
+    load_cross_encoder,
+    rerank_results,
+    shortlist_size,
+)
 from sentvec.errors import SentvecError
 
 if TYPE_CHECKING:
@@ -310,6 +318,8 @@ def index_search(
     model: ModelOpt = None,
     backend: BackendOpt = DEFAULT_BACKEND,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per hit.")] = False,
+    rerank: RerankOpt = None,
+    rerank_top: RerankTopOpt = DEFAULT_RERANK_TOP,
 ) -> None:
     """Search a collection with its own model: documents, each shown by its best passage
     with the answering sentence. The score is cosine similarity (for hybrid too, beside the
@@ -321,10 +331,11 @@ def index_search(
     spec = _filters(filters)
     col.filter_node(where, spec)  # a bad filter fails before the model loads
     encoder = load_encoder(model or col.meta["model"], backend)
+    cross = load_cross_encoder(rerank, backend) if rerank else None
     for q in query:
         hits = col.search(
             q,
-            k,
+            shortlist_size(k, rerank, rerank_top),
             where=where,
             filters=spec,
             mode=mode,
@@ -333,6 +344,7 @@ def index_search(
             passages=passages,
             min_score=min_score,
         )
+        (hits,) = rerank_results(cross, [q], [hits], k)
         print_hits(q, hits, as_json)
 
 

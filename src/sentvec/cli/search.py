@@ -29,6 +29,14 @@ from sentvec.cli._options import (
     load_encoder,
     require_rows,
 )
+from sentvec.cli.cross import (
+    DEFAULT_RERANK_TOP,
+    RerankOpt,
+    RerankTopOpt,
+    load_cross_encoder,
+    rerank_results,
+    shortlist_size,
+)
 
 if TYPE_CHECKING:
     from sentvec.encoder import Encoder
@@ -68,6 +76,8 @@ def search(
     title_field: TitleFieldOpt = None,
     passages: PassagesOpt = False,
     min_score: MinScoreOpt = None,
+    rerank: RerankOpt = None,
+    rerank_top: RerankTopOpt = DEFAULT_RERANK_TOP,
 ) -> None:
     """Semantic search: find the documents closest in meaning to each query, each shown by
     the passage that matches, with the answering sentence.
@@ -82,6 +92,8 @@ def search(
         require_rows(records, file)
     spec = chunking(chunk_tokens, overlap, no_chunk, title_field)
     encoder = load_encoder(model, backend)
+    cross = load_cross_encoder(rerank, backend) if rerank else None
+    wanted, k = k, shortlist_size(k, rerank, rerank_top)
     if records is None and cascade is None and spec is None:
         results = _search_knowledge_base(encoder, query, k, min_score, passages)
     else:
@@ -104,6 +116,7 @@ def search(
             min_score=minimum,
             passages=passages,
         )
+    results = rerank_results(cross, query, results, wanted)
     for q, hits in zip(query, results):
         print_hits(q, hits, as_json)
 

@@ -103,6 +103,14 @@ def register(app: typer.Typer) -> None:
             float, typer.Option(min=0.001, help="Largest request body in MB (413 past it).")
         ] = 64.0,
         log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+        rerank_model: Annotated[
+            Optional[list[str]],
+            typer.Option(
+                "--rerank-model",
+                help="Cross-encoder for POST /rerank and /v1/rerank: NAME=PATH, or a folder / "
+                "hub id (repeat for several) [default: none].",
+            ),
+        ] = None,
     ) -> None:
         """Serve models over HTTP: /v1/embeddings (OpenAI), /similarity, /classify,
         /collections, /metrics, /docs, and the search + map page at /.
@@ -126,6 +134,9 @@ def register(app: typer.Typer) -> None:
             max_wait_ms=max_wait_ms,
             max_queued=max_queued,
             max_body_bytes=int(max_body_mb * 1_000_000),
+            rerank_models={
+                n: p for n, p in parse_models(rerank_model).items() if p and rerank_model
+            },
         )
         settings.check_host()
         from sentvec.extras import import_extra

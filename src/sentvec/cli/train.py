@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -50,6 +50,9 @@ def train(
     from sentvec.encoder import load
 
     check_output_folder(Path(cfg.training.output_dir), "training.output_dir")
+    if cfg.model_type == "cross":
+        _train_cross(cfg, as_json)
+        return
     data = build_data(cfg)  # read (and check) the files before the model loads
     evaluator = build_evaluator(cfg.evaluator)
     encoder = load(cfg.model, max_seq_length=cfg.max_seq_length)
@@ -67,6 +70,27 @@ def train(
     elif trainer.rank == 0:
         best = f", best {state.best:.4f}" if state.best is not None else ""
         typer.echo(f"trained {state.step} steps{best}; model saved to {folder}")
+
+
+def _train_cross(cfg: Any, as_json: bool) -> None:
+    """`sentvec train` with ``model_type = "cross"``: the same trainer, a cross-encoder."""
+    from sentvec.cross.training import build_cross_evaluator, build_cross_losses, load_for_training
+    from sentvec.train.config import build_data
+    from sentvec.train.trainer import Trainer
+
+    data = build_data(cfg)
+    evaluator = build_cross_evaluator(cfg.evaluator)
+    cross = load_for_training(cfg.model, cfg.num_labels)
+    if cfg.max_seq_length:
+        cross.spec.max_seq_length = cfg.max_seq_length
+    trainer = Trainer(cross, build_cross_losses(cfg), data, cfg.training, evaluator)  # type: ignore[arg-type]
+    state = trainer.train()
+    folder = cross.save(Path(cfg.training.output_dir) / "model")
+    if as_json:
+        emit_json({"steps": state.step, "best": state.best, "model": str(folder)})
+    else:
+        best = f", best {state.best:.4f}" if state.best is not None else ""
+        typer.echo(f"trained {state.step} steps{best}; cross-encoder saved to {folder}")
 
 
 def mine_negatives(

@@ -1,5 +1,7 @@
 """LlamaIndex: ``SentvecEmbedding`` implements ``llama_index.core.embeddings.BaseEmbedding``;
-``SentvecRetriever`` implements ``llama_index.core.retrievers.BaseRetriever`` over a collection.
+``SentvecRetriever`` implements ``llama_index.core.retrievers.BaseRetriever`` over a collection;
+``SentvecRerank`` implements ``llama_index.core.postprocessor.types.BaseNodePostprocessor`` (a
+cross-encoder re-scores the retrieved nodes: ``node_postprocessors=[SentvecRerank(...)]``).
 
 >>> from llama_index.core import Settings
 >>> Settings.embed_model = SentvecEmbedding()                          # local
@@ -19,10 +21,12 @@ from sentvec.integrations._core import (
     make_embedder,
     make_searcher,
 )
+from sentvec.integrations._rerank import make_reranker, top_order
 
 import_extra("llama_index.core", "integrations", "llama-index-core")
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from pydantic import PrivateAttr
 
@@ -109,6 +113,52 @@ class SentvecRetriever(BaseRetriever):
         return [_node(h) for h in await self._searcher.asearch(query_bundle.query_str)]
 
 
+class SentvecRerank(BaseNodePostprocessor):
+    """A cross-encoder as a LlamaIndex node postprocessor: the nodes re-ordered by their
+    score with the query (the node's ``score`` becomes it), the best ``top_n`` kept."""
+
+    top_n: int | None = 3
+    _reranker: Any = PrivateAttr()
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        top_n: int | None = 3,
+        url: str | None = None,
+        api_key: str | None = None,
+        backend: str = "torch",
+        cross: Any = None,
+    ) -> None:
+        """:param model: cross-encoder folder / hub id (local) or served name (remote).
+        :param top_n: nodes to keep (None: all). :param url: a running sentvec serve.
+        :param api_key: its key. :param backend: local backend.
+        :param cross: a :class:`~sentvec.cross.CrossEncoder` already loaded."""
+        super().__init__(top_n=top_n)  # type: ignore[call-arg]  # a pydantic field
+        self._reranker = make_reranker(
+            model, url=url, api_key=api_key, backend=backend, cross=cross
+        )
+
+    @classmethod
+    def class_name(cls) -> str:
+        """LlamaIndex's name of this class."""
+        return "SentvecRerank"
+
+    def _postprocess_nodes(
+        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
+    ) -> list[NodeWithScore]:
+        if query_bundle is None:
+            from sentvec.errors import SentvecError
+
+            raise SentvecError("SentvecRerank needs the query. Fix: pass query_bundle / query_str.")
+        texts = [n.node.get_content() for n in nodes]
+        scores = self._reranker.scores(query_bundle.query_str, texts)
+        return [
+            NodeWithScore(node=nodes[i].node, score=float(scores[i]))
+            for i in top_order(scores, self.top_n)
+        ]
+
+
 def _node(hit: dict[str, Any]) -> NodeWithScore:
     node = TextNode(
         text=hit["text"], id_=f"{hit['id']}#{hit['passage']}", metadata=hit_metadata(hit)
@@ -116,4 +166,4 @@ def _node(hit: dict[str, Any]) -> NodeWithScore:
     return NodeWithScore(node=node, score=float(hit["score"]))
 
 
-__all__ = ["SentvecEmbedding", "SentvecRetriever"]
+__all__ = ["SentvecEmbedding", "SentvecRerank", "SentvecRetriever"]

@@ -17,13 +17,17 @@ if TYPE_CHECKING:
 SERVER_MODULES = ("fastapi", "uvicorn", "orjson", "prometheus_client")  # sentvec[server]
 
 
-def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | None = None) -> Any:
+def create_app(
+    settings: Settings | None = None,
+    encoders: dict[str, Encoder] | None = None,
+    rerankers: dict[str, Any] | None = None,
+) -> Any:
     """Build the FastAPI app (see :func:`sentvec.server.app.create_app`)."""
     for module in SERVER_MODULES:
         import_extra(module, "server", module.replace("_", "-"))
     from sentvec.server.app import create_app as build
 
-    return build(settings, encoders)
+    return build(settings, encoders, rerankers)
 
 
 __all__ = ["Settings", "create_app"]

@@ -25,21 +25,28 @@ from sentvec.server.settings import Settings
 from sentvec.server.state import ServerState
 
 if TYPE_CHECKING:
+    from sentvec.cross import CrossEncoder
     from sentvec.encoder import Encoder
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
 
-def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | None = None) -> Any:
+def create_app(
+    settings: Settings | None = None,
+    encoders: dict[str, Encoder] | None = None,
+    rerankers: dict[str, CrossEncoder] | None = None,
+) -> Any:
     """Build the FastAPI app.
 
     :param settings: the server settings (default: :class:`Settings`()).
     :param encoders: already loaded encoders by served name (tests); else the models of
         ``settings.models`` are loaded at start-up, off the event loop (``/ready`` says when).
+    :param rerankers: already loaded cross-encoders by served name (tests); else those of
+        ``settings.rerank_models``.
     :return: the ASGI app.
     """
-    from sentvec.server.routes import collections, core, kb, openai, web
+    from sentvec.server.routes import collections, core, kb, openai, rerank, web
 
     settings = settings or Settings()
     st = ServerState(settings, Metrics.create())
@@ -65,6 +72,7 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
             }
         for name, enc in loaded.items():
             st.models[name] = serve_model(name, enc, settings, hook_for(name))
+        rerank.load_rerankers(st, rerankers)
         st.ready = True
         st.start_jobs()  # after the models: a resumed upload needs its encoder
 
@@ -82,6 +90,7 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
                 await asyncio.get_running_loop().run_in_executor(None, st.jobs.close)
             for m in st.models.values():
                 await m.queue.close()
+            await rerank.close_rerankers(st)
 
     app = FastAPI(
         title="sentvec",
@@ -96,7 +105,8 @@ def create_app(settings: Settings | None = None, encoders: dict[str, Encoder] | 
     app.include_router(core.router, dependencies=auth, responses=API_ERRORS)
     app.include_router(collections.router, dependencies=auth, responses=API_ERRORS)
     app.include_router(kb.router, dependencies=auth, responses=API_ERRORS)
-    keyed = (openai.router, core.router, collections.router, kb.router)
+    app.include_router(rerank.router, dependencies=auth, responses=API_ERRORS)
+    keyed = (openai.router, core.router, collections.router, kb.router, rerank.router)
     app.state.keyed_endpoints = {getattr(r, "endpoint", None) for rt in keyed for r in rt.routes}
     app.include_router(core.probes, dependencies=[])
     app.include_router(web.router)
@@ -218,7 +228,7 @@ class MetricsMiddleware:
 
 
 def _version() -> str:
-    from sentvec import __version__
+    from sentvec._version import __version__
 
     return __version__
 

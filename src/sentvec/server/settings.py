@@ -40,6 +40,8 @@ class Settings:
     :param max_upload_bytes: largest knowledge-base upload (a zip may unpack to 4x).
     :param jobs_dir: where uploads and their jobs are kept (None: ``.jobs`` in the collections
         folder; ``$SENTVEC_HOME/jobs`` when collections are in PostgreSQL).
+    :param rerank_models: served name -> cross-encoder folder or hub id, for ``/rerank`` and
+        ``/v1/rerank`` (none by default).
     """
 
     models: dict[str, str | None] = field(default_factory=lambda: {"all-MiniLM-L6-v2": None})
@@ -61,6 +63,7 @@ class Settings:
     max_body_bytes: int = 64_000_000
     max_upload_bytes: int = 512 * 1024 * 1024
     jobs_dir: str | Path | None = None
+    rerank_models: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.api_key is None:
@@ -90,7 +93,7 @@ class Settings:
         pool is per process)."""
         if not self.backend.startswith("onnx"):
             return {}
-        from sentvec.backends.onnx_backend import physical_cores
+        from sentvec.backends.onnx.runtime import physical_cores
 
         cores = physical_cores()
         lanes = self.workers or cores

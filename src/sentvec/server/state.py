@@ -24,8 +24,9 @@ class ServerState:
     settings: Settings
     metrics: Metrics
     models: dict[str, ServedModel] = field(default_factory=dict)
+    rerankers: dict[str, Any] = field(default_factory=dict)  # name -> ServedReranker
     ready: bool = False
-    maps: dict[tuple[str, Any], dict[str, Any]] = field(default_factory=dict)
+    maps: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
     jobs: JobRunner | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 

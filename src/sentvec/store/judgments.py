@@ -79,7 +79,7 @@ class Judgment:
 
 
 def _lance_file(col: Collection) -> Path:
-    return Path(col.root) / f"{col.name}.judgments.jsonl"
+    return Path(col.location) / f"{col.name}.judgments.jsonl"
 
 
 def add_judgment(col: Collection, judgment: Judgment) -> int:

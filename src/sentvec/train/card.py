@@ -12,7 +12,6 @@ from typing import Any
 
 from sentvec.train.data import TrainData
 from sentvec.train.losses import Loss
-from sentvec.train.trainer import TrainingArgs
 
 
 def _loss_line(loss: Loss) -> str:
@@ -34,7 +33,7 @@ def model_card(
     base_model: str,
     losses: Sequence[Loss],
     datasets: Sequence[TrainData],
-    args: TrainingArgs,
+    args: Any,
     metrics: Mapping[str, float] | None = None,
     dim: int | None = None,
 ) -> str:
@@ -43,7 +42,7 @@ def model_card(
     :param base_model: name or path of the model fine-tuned.
     :param losses: the losses (one, or one per dataset).
     :param datasets: the training data.
-    :param args: the hyper-parameters.
+    :param args: the hyper-parameters (a dataclass, e.g. ``TrainingArgs``).
     :param metrics: final evaluation metrics, if any.
     :param dim: output dimension.
     :return: Markdown with a YAML header that the Hugging Face hub reads.

@@ -88,6 +88,8 @@ class TrainConfig:
     """A whole training run."""
 
     model: str | None = None  # base model folder or hub id (None: packaged all-MiniLM-L6-v2)
+    model_type: str = "bi"  # "bi": a sentence embedder; "cross": a cross-encoder (reranker)
+    num_labels: int | None = None  # cross: labels of a new head (default: the folder's, else 1)
     data: list[DataConfig] = field(default_factory=list)  # one or more training files
     loss: list[LossConfig] = field(default_factory=list)  # one loss, or one per data file
     evaluator: EvalConfig | None = None  # optional evaluation during training
@@ -96,6 +98,7 @@ class TrainConfig:
 
 
 EVAL_KINDS = ("sts", "retrieval", "pairs", "triplets", "clusters")
+MODEL_TYPES = ("bi", "cross")
 
 
 def load_config(path: str | Path) -> TrainConfig:
@@ -143,6 +146,8 @@ def load_config(path: str | Path) -> TrainConfig:
         config.model = str(base / config.model)
     if not config.data:
         raise SentvecError(f"{path}: no [[data]] entry. Fix: add at least one training file.")
+    if config.model_type not in MODEL_TYPES:
+        raise InvalidChoiceError("model_type", config.model_type, MODEL_TYPES)
     return config
 
 

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sentvec.errors import InvalidChoiceError, SentvecError
-from sentvec.train.distributed import gather_tensor, gather_with_grad, rank_and_world
+from sentvec.train.ddp import gather_tensor, gather_with_grad, rank_and_world
 
 if TYPE_CHECKING:
     from sentvec.train.data import Batch

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from sentvec.errors import SentvecError
-from sentvec.train import distributed as D
+from sentvec.train import ddp as D
 from sentvec.train.data import (
     NoDuplicatesBatchSampler,
     TrainData,
@@ -95,7 +95,8 @@ class TrainState:
 
 
 class Trainer:
-    """Fine-tune an :class:`~sentvec.encoder.Encoder` in place.
+    """Fine-tune an :class:`~sentvec.encoder.Encoder` (or a
+    :class:`~sentvec.cross.CrossEncoder`, whose ``collate`` builds the batches) in place.
 
     :param encoder: the model to train (torch backend); ``encoder.model`` is updated.
     :param loss: a loss, or one per dataset.
@@ -311,6 +312,9 @@ class Trainer:
 
     def _collate(self, dataset: int, indices: list[int]) -> Any:
         examples = [self.datasets[dataset].examples[i] for i in indices]
+        own = getattr(self.encoder, "collate", None)  # a cross-encoder batches its own pairs
+        if own is not None:
+            return own(examples)
         uses_types = bool(getattr(self.model, "uses_token_types", True))
         return collate(examples, self.encoder.tokenize, token_types=uses_types)
 

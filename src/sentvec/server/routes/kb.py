@@ -32,7 +32,7 @@ def collection_details(root: Any) -> list[dict[str, Any]]:
     collection at ``root`` (``GET /collections?details=true``)."""
     from sentvec.store import list_collections, open_collection
 
-    out = []
+    out: list[dict[str, Any]] = []
     for name in list_collections(root):
         try:
             col = open_collection(root, name)
@@ -70,8 +70,9 @@ async def drop(name: str, request: Request, confirm: str = Query(...)) -> Respon
 
 @router.get("/collections/{name}/facets", summary="Metadata columns with few values, counted")
 async def facets(name: str, request: Request) -> Response:
-    """Each text metadata column with 2-20 distinct values over the documents (category,
-    product, language...), its values by count: the page's filter dropdowns."""
+    """The page's filter dropdowns: each text metadata column with 2-20 distinct values
+    shared by documents (at most 0.8 values per document carrying it: category, product,
+    language; not a url or a title), its values by count."""
     st = state(request)
     col = st.collection(name)
     key = ("facets", name, await run_in_threadpool(col.state_token))
@@ -91,9 +92,11 @@ def collection_facets(col: Any) -> dict[str, Any]:
             value = h.metadata.get(c)
             if isinstance(value, str) and value:
                 counter[value] += 1
-    out = []
+    out: list[dict[str, Any]] = []
     for c, counter in counts.items():
-        if 2 <= len(counter) <= MAX_FACET_VALUES:
+        # a facet groups documents: few values, each shared (not a url, title or source path)
+        tagged = sum(counter.values())
+        if 2 <= len(counter) <= min(MAX_FACET_VALUES, 0.8 * tagged):
             values = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
             out.append({"column": c, "values": [{"value": v, "count": n} for v, n in values]})
     return {"facets": out}
