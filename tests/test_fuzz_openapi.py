@@ -25,7 +25,7 @@ from store_backends import BACKENDS, fresh_database, pg_server  # noqa: E402, F4
 
 NAME = "tiny"
 # examples per route and mode (valid, invalid); SENTVEC_FUZZ_EXAMPLES raises it for a soak run
-EXAMPLES = int(os.environ.get("SENTVEC_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("SENTVEC_FUZZ_EXAMPLES", "40"))
 SEED = 21
 DOCS = [
     {"id": "1", "text": "How do I reset my password?", "metadata": {"category": "account"}},

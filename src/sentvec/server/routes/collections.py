@@ -197,6 +197,25 @@ async def document(name: str, doc_id: str, request: Request) -> Response:
 @router.post("/{name}/documents", summary="Add or upsert documents")
 async def add(name: str, body: AddRequest, request: Request) -> Response:
     """Cut documents into passages, embed them through the model's queue and store them (the
+    collection is made for the model if it does not exist, and removed again when the add
+    is refused: a refused request leaves the store as it was)."""
+    from sentvec.store import check_name, collection_exists, open_collection
+
+    st = state(request)
+    check_name(name)
+    existed = await run_in_threadpool(collection_exists, st.root, name)
+    try:
+        return await _add(name, body, request)
+    except BaseException:
+        if not existed and await run_in_threadpool(collection_exists, st.root, name):
+            col = await run_in_threadpool(open_collection, st.root, name)
+            if await run_in_threadpool(len, col) == 0:
+                await run_in_threadpool(col.drop)
+        raise
+
+
+async def _add(name: str, body: AddRequest, request: Request) -> Response:
+    """Cut documents into passages, embed them through the model's queue and store them (the
     collection is made for the model if it does not exist)."""
     from sentvec.documents import Chunking
     from sentvec.io import Record
