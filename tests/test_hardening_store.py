@@ -200,3 +200,39 @@ def test_store_layer_refuses_the_same_names(location):  # noqa: F811
             open_collection(location, bad)
     if not location.startswith("postgresql://"):
         assert not os.path.exists(location) or not any(Path(location).iterdir())
+
+
+# found by the fuzz suite: NUL characters (PostgreSQL text and JSON cannot hold them)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"id": "n1", "text": "a\x00b"},
+        {"id": "n\x00", "text": "ok"},
+        {"id": "n2", "text": "ok", "title": "t\x00"},
+        {"id": "n3", "text": "ok", "metadata": {"k": "v\x00"}},
+        {"id": "n4", "text": "ok", "metadata": {"k\x00": 1}},
+        {"id": "n5", "text": "ok", "metadata": {"k": [{"x": "\x00"}]}},
+    ],
+)
+def test_nul_characters_are_refused_the_same_on_both_backends(client, doc):
+    c = client
+    assert c.post("/collections/faq/documents", json={"documents": [DOC]}).status_code == 200
+    before = snapshot(c)
+    r = c.post("/collections/faq/documents", json={"documents": [doc]})
+    assert 400 <= r.status_code < 500 and "NUL" in r.json()["error"]["message"], r.text
+    assert snapshot(c) == before
+
+
+def test_nul_characters_in_reads_are_not_500(client):
+    c = client
+    assert c.post("/collections/faq/documents", json={"documents": [DOC]}).status_code == 200
+    for mode in ("vector", "text", "hybrid"):
+        r = c.post("/collections/faq/search", json={"query": "pass\x00word", "mode": mode})
+        assert r.status_code < 500, (mode, r.text)
+    r = c.post("/collections/faq/search", json={"query": "x", "filters": {"category": "a\x00"}})
+    assert r.status_code < 500 and (r.status_code != 200 or r.json()["hits"] == []), r.text
+    assert c.get("/collections/faq/documents/a%00b").status_code == 404
+    r = c.post("/collections/faq/delete", json={"ids": ["1\x00"]})
+    assert r.status_code < 500 and snapshot(c)["faq"][0] == 1, r.text

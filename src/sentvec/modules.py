@@ -112,6 +112,39 @@ class SentenceModel(nn.Module):
         return bool(getattr(config, "type_vocab_size", 0))
 
 
+def check_loading(path: Any, info: dict[str, Any]) -> None:
+    """Refuse weights that do not match the architecture the config names (another model
+    type, a cut file): transformers would fill the missing ones with random values and the
+    vectors would change on every load. The pooler is not used by any pooling mode, so its
+    absence is fine; weights of a task head the folder has (unexpected ones) are ignored,
+    unless weights are missing too.
+
+    :raises BrokenModelError: listing the missing, mismatched and unexpected weight names.
+    """
+    missing = [k for k in info.get("missing_keys", ()) if not k.startswith("pooler.")]
+    mismatched = [
+        str(k[0]) if isinstance(k, tuple) else str(k) for k in info.get("mismatched_keys", ())
+    ]
+    if not missing and not mismatched:
+        return
+    unexpected = list(info.get("unexpected_keys", ()))
+
+    def names(keys: list[str]) -> str:
+        return ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+
+    parts = [f"{len(missing)} weights missing ({names(missing)})"] if missing else []
+    if mismatched:
+        parts.append(f"{len(mismatched)} of the wrong shape ({names(mismatched)})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected ({names(unexpected)})")
+    raise BrokenModelError(
+        path,
+        "its weights do not match the architecture in config.json (model_type, sizes): "
+        + "; ".join(parts)
+        + "; they would be initialised at random",
+    )
+
+
 def build_model(spec: ModelSpec, trust_remote_code: bool = False) -> SentenceModel:
     """Load the weights described by ``spec`` into a SentenceModel (eval mode).
 
@@ -137,14 +170,17 @@ def build_model(spec: ModelSpec, trust_remote_code: bool = False) -> SentenceMod
     bar_was_on = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # a per-tensor "Loading weights" bar is noise on every load
     try:
-        transformer = AutoModel.from_pretrained(str(path), trust_remote_code=trust_remote_code)
-    except (OSError, ValueError, KeyError) as e:
+        transformer, info = AutoModel.from_pretrained(
+            str(path), trust_remote_code=trust_remote_code, output_loading_info=True
+        )
+    except Exception as e:  # config or weights transformers cannot read
         raise BrokenModelError(
             path, f"transformers could not load it ({str(e).splitlines()[0]})"
         ) from None
     finally:
         if bar_was_on:
             hf_logging.enable_progress_bar()
+    check_loading(path, info)
     dense = []
     for d in spec.dense:
         layer = Dense(d)

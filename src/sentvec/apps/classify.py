@@ -43,16 +43,16 @@ def label_vectors(labels: Sequence[str], templates: Sequence[str], encoder: Enco
 
 
 def check_template(template: str) -> None:
-    """A template holds exactly one ``{}`` where the label goes; nothing else is special
-    (no ``str.format``: ``{0.__class__}`` or ``{:x>2000000}`` are plain text here).
+    """A template holds exactly one ``{}`` where the label goes and no other brace; the
+    label is put in by plain substitution (never ``str.format``, whose fields such as
+    ``{0.__class__}`` or ``{:x>2000000}`` run code paths and build huge texts).
 
     :raises SentvecError: naming the template and the fix.
     """
-    n = template.count("{}")
-    if n != 1:
+    if template.count("{}") != 1 or template.count("{") != 1 or template.count("}") != 1:
         raise SentvecError(
-            f"template {template!r} has {n} '{{}}' placeholders; it needs exactly one, where "
-            "the label goes. Fix: write it like 'This text is about {}.'"
+            f"template {template!r} needs exactly one '{{}}' for the label and no other "
+            "braces. Fix: write it like 'This text is about {}.'"
         )
 
 

@@ -15,10 +15,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sentvec.errors import SentvecError
-from sentvec.server.errors import APIError, envelope, validation_message
+from sentvec.server.errors import API_ERRORS, APIError, envelope, validation_message
 from sentvec.server.limits import BodyLimitMiddleware
 from sentvec.server.metrics import Metrics
 from sentvec.server.models import serve_model
+from sentvec.server.openapi import describe
 from sentvec.server.queue import QueueFullError
 from sentvec.server.settings import Settings
 from sentvec.server.state import ServerState
@@ -100,17 +101,18 @@ def create_app(
     )
     app.state.sentvec = st
     auth = [Depends(require_key)] if settings.api_key else []
-    app.include_router(openai.router, dependencies=auth)
-    app.include_router(core.router, dependencies=auth)
-    app.include_router(collections.router, dependencies=auth)
-    app.include_router(kb.router, dependencies=auth)
-    app.include_router(rerank.router, dependencies=auth)
+    app.include_router(openai.router, dependencies=auth, responses=API_ERRORS)
+    app.include_router(core.router, dependencies=auth, responses=API_ERRORS)
+    app.include_router(collections.router, dependencies=auth, responses=API_ERRORS)
+    app.include_router(kb.router, dependencies=auth, responses=API_ERRORS)
+    app.include_router(rerank.router, dependencies=auth, responses=API_ERRORS)
     keyed = (openai.router, core.router, collections.router, kb.router, rerank.router)
     app.state.keyed_endpoints = {getattr(r, "endpoint", None) for rt in keyed for r in rt.routes}
     app.include_router(core.probes, dependencies=[])
     app.include_router(web.router)
     web.mount_static(app)
     _errors(app)
+    describe(app, settings)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -173,11 +175,21 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, e: StarletteHTTPException) -> JSONResponse:
         kind = "not_found_error" if e.status_code == 404 else "invalid_request_error"
-        return JSONResponse(envelope(str(e.detail), kind), e.status_code)
+        message = str(e.detail)
+        if "Fix:" not in message:
+            message += f". Fix: {_HTTP_FIXES.get(e.status_code, 'see the API at /docs.')}"
+        return JSONResponse(envelope(message, kind), e.status_code, headers=e.headers)
 
     @app.exception_handler(SentvecError)
     async def user_error(request: Request, e: SentvecError) -> JSONResponse:
         return JSONResponse(envelope(str(e), "invalid_request_error"), 400)
+
+
+_HTTP_FIXES = {
+    400: "send a JSON body encoded as UTF-8, as the schema at /docs describes.",
+    404: "no such route; the routes are listed at /docs.",
+    405: "use the method /docs lists for this route.",
+}
 
 
 def _needs_key(request: Request) -> bool:

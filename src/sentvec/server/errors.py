@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from sentvec.errors import SentvecError
 
 
@@ -49,4 +51,46 @@ def validation_message(errors: list[dict[str, Any]]) -> tuple[str, str | None]:
     return "invalid request: " + "; ".join(parts) + more + "." + fix, param
 
 
-__all__ = ["APIError", "envelope", "validation_message"]
+class ErrorDetail(BaseModel):
+    """What went wrong and how to fix it."""
+
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """OpenAI's error envelope: every 4xx and 5xx of the API."""
+
+    error: ErrorDetail
+
+
+_MEANING = {
+    400: "A user error the library refused (the message says the fix).",
+    401: "Missing or wrong API key.",
+    404: "Unknown model, collection or document.",
+    409: "The collection was made by a model this server does not serve.",
+    413: "Past a limit: texts, characters, tokens, queued texts or body bytes.",
+    422: "Invalid request: a field's type or value (the message names it).",
+    429: "The model's queue is full: retry after Retry-After seconds.",
+    503: "The models are still loading.",
+    507: "The store's disk is full.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, each with the envelope's schema."""
+    return {s: {"model": ErrorBody, "description": _MEANING[s]} for s in statuses}
+
+
+API_ERRORS = error_responses(400, 401, 404, 409, 413, 422, 429, 503, 507)
+
+__all__ = [
+    "API_ERRORS",
+    "APIError",
+    "ErrorBody",
+    "envelope",
+    "error_responses",
+    "validation_message",
+]

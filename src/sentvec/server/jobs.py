@@ -143,7 +143,7 @@ def check_upload_name(filename: str) -> str:
     name = Path(filename.replace("\\", "/")).name
     if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
         raise SentvecError(
-            f"cannot read {filename!r}: upload a {', '.join(UPLOAD_SUFFIXES)} file (a zip of "
+            f"cannot read {filename!r}. Fix: upload a {', '.join(UPLOAD_SUFFIXES)} file (a zip of "
             "Markdown/HTML articles, or JSONL/CSV with a text column)."
         )
     return name

@@ -24,7 +24,7 @@ from sentvec.io import Record
 from sentvec.store import filters as flt
 from sentvec.store import recall
 from sentvec.store import search as steps
-from sentvec.store.columns import check_metadata, coerce
+from sentvec.store.columns import check_metadata, check_passage_text, coerce
 from sentvec.store.errors import ModelMismatchError
 from sentvec.store.hits import Hit, Hits
 from sentvec.store.search import QueryEncoder
@@ -386,7 +386,10 @@ class Collection(ABC):
         return added + updated
 
     def _check_passages(self, passages: list[Passage]) -> None:
-        """Every typed metadata value must fit its column (checked before anything is written)."""
+        """Every typed metadata value must fit its column, and no text holds a NUL (checked
+        before anything is written)."""
+        for p in passages:
+            check_passage_text(p.doc_id, {"id": p.doc_id, "text": p.text, "title": p.title})
         for p in passages[:1]:  # one document's passages share its metadata
             for col, kind in self.meta["columns"].items():
                 coerce(p.doc_id, p.metadata, col, kind)
@@ -410,6 +413,9 @@ class Collection(ABC):
         """
         node = self.filter_node(where, filters)
         if ids:
+            ids = _storable(ids)  # an id with a NUL cannot be stored, so it is not there
+            if not ids:
+                return 0
             id_node = flt.ids_node(ids)
             node = id_node if node is None else ("and", [id_node, node])
         if node is None:
@@ -537,10 +543,13 @@ class Collection(ABC):
     def get(self, ids: Sequence[str]) -> list[Hit]:
         """The stored documents with these ids, whole (``text`` is the document's text; any
         order; missing ids are left out)."""
-        return self._documents([str(i) for i in ids]) if ids else []
+        ids = _storable([str(i) for i in ids]) if ids else []
+        return self._documents(ids) if ids else []
 
     def document(self, doc_id: str) -> Hit | None:
         """One stored document, whole (None if it is not stored)."""
+        if not _storable([str(doc_id)]):
+            return None
         got = self._documents([str(doc_id)])
         return got[0] if got else None
 
@@ -566,6 +575,11 @@ class Collection(ABC):
         """Record more settings with the collection (saved at once)."""
         self.meta.update(values)
         self._save_meta()
+
+
+def _storable(ids: Sequence[str]) -> list[str]:
+    """The ids a store can hold: none with a NUL character (refused when written)."""
+    return [i for i in ids if "\x00" not in i]
 
 
 __all__ = [

@@ -111,7 +111,7 @@ def coerce(row_id: str, metadata: dict[str, Any], column: str, kind: str) -> Any
 
 def check_metadata(row_id: str, metadata: dict[str, Any]) -> None:
     """Refuse metadata that no backend can store the same way: NaN or infinite numbers
-    (not JSON), keys that are not text, and text holding a lone surrogate.
+    (not JSON), keys that are not text, and text holding a lone surrogate or a NUL.
 
     :raises SentvecError: naming the document, the field and the fix.
     """
@@ -136,7 +136,27 @@ def check_metadata(row_id: str, metadata: dict[str, Any]) -> None:
             stack.extend((f"{key}[{i}]", v) for i, v in enumerate(value))
 
 
+def check_passage_text(row_id: str, fields: dict[str, str | None]) -> None:
+    """Refuse a NUL character in a document's id, text or title: PostgreSQL text cannot
+    hold it (LanceDB can), and both backends follow one rule.
+
+    :raises SentvecError: naming the document, the field and the fix.
+    """
+    for name, value in fields.items():
+        if value and "\x00" in value:
+            raise SentvecError(
+                f"document {row_id!r}: the {name} holds a NUL character (\\u0000) at "
+                f"character {value.index(chr(0))}, which no text column can store. Fix: drop "
+                "it (it is usually left over from a binary file)."
+            )
+
+
 def _check_text(row_id: str, key: str, value: str) -> None:
+    if "\x00" in value:
+        raise SentvecError(
+            f"document {row_id!r}: metadata {key!r} holds a NUL character (\\u0000), which "
+            "PostgreSQL's JSON cannot store (both backends refuse it). Fix: drop it."
+        )
     if value.isascii():
         return
     try:
@@ -155,6 +175,7 @@ __all__ = [
     "LAYOUT",
     "check_metadata",
     "check_name",
+    "check_passage_text",
     "coerce",
     "define_columns",
     "typed_field",

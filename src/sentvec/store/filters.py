@@ -186,6 +186,14 @@ def _check_value(
     if isinstance(value, float) and not math.isfinite(value):
         got = None
     ok = got == kind or (kind == "float64" and got == "int64")
+    if ok and isinstance(value, str) and "\x00" in value:
+        raise FilterError(
+            where,
+            list(columns),
+            f"{value!r} for column {column!r} holds a NUL character, which no stored text "
+            "holds (drop it)",
+            structured=structured,
+        )
     if not ok:
         raise FilterError(
             where,

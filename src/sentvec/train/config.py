@@ -30,6 +30,9 @@ Relative paths are resolved against the config file's folder. Unknown keys are e
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_type_hints
@@ -148,7 +151,27 @@ def load_config(path: str | Path) -> TrainConfig:
         raise SentvecError(f"{path}: no [[data]] entry. Fix: add at least one training file.")
     if config.model_type not in MODEL_TYPES:
         raise InvalidChoiceError("model_type", config.model_type, MODEL_TYPES)
+    _check_device(config.training.device, f"{path}: training: device")
     return config
+
+
+def _check_device(device: str, where: str) -> None:
+    """A GPU device that this machine has (torch would fail later with an AssertionError)."""
+    if device == "cpu":
+        return
+    import torch
+
+    if device.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(device.partition(":")[2] or 0)
+        if index >= count:
+            have = f"{count} CUDA device(s)" if count else "no CUDA device"
+            raise SentvecError(
+                f"{where}: {device!r} but this machine has {have}. Fix: use "
+                + (f"cuda:0 to cuda:{count - 1}." if count else '"cpu".')
+            )
+    elif device == "mps" and not torch.backends.mps.is_available():
+        raise SentvecError(f'{where}: "mps" is not available here. Fix: use "cpu".')
 
 
 def _resolve(base: Path, value: str) -> Path:
@@ -176,27 +199,118 @@ def _build(cls: Any, raw: Any, where: str) -> Any:
         raise SentvecError(f"{where}: {e}. Fix: add the missing key(s).") from None
 
 
+_NESTED = ("TrainingArgs", "DataConfig", "LossConfig", "EvalConfig")
+# numbers that must be > 0 (name -> what a good value looks like)
+_POSITIVE = {
+    "score_scale": "5.0 for STS scores 0-5",
+    "lr": "2e-5",
+    "max_grad_norm": "1.0 (or leave it out for no clipping)",
+    "max_steps": "1000 (or leave it out to run the epochs)",
+    "limit": "1000 (or leave it out to use every example)",
+    "num_labels": "1",
+    "max_seq_length": "256",
+}
+_AT_LEAST_ZERO = {
+    "weight_decay",
+    "warmup_steps",
+    "eval_steps",
+    "save_steps",
+    "log_steps",
+    "early_stopping_patience",
+}
+_DEVICE = re.compile(r"cpu|mps|cuda(:\d+)?")
+
+
+def _type_name(hint: Any) -> str:
+    text = str(hint).replace("typing.", "")
+    return getattr(hint, "__name__", text) if not text.startswith(("list", "dict")) else text
+
+
 def _convert(hint: Any, value: Any, where: str) -> Any:
-    nested = {
-        TrainingArgs: TrainingArgs,
-        DataConfig: DataConfig,
-        LossConfig: LossConfig,
-        EvalConfig: EvalConfig,
-    }
-    text = str(hint)
-    for cls in nested:
-        if hint is cls or text in (f"{cls.__module__}.{cls.__name__} | None",):
-            return None if value is None else _build(cls, value, where)
-    if text.startswith("list[") and "Config" in text:
-        inner = DataConfig if "DataConfig" in text else LossConfig
+    """``value`` checked against the type hint ``hint`` (``int | None``, ``list[int]``,
+    ``dict[str, Any]``, nested configs), then against the key's value rules.
+
+    :raises SentvecError: one line naming the key, the value and the fix.
+    """
+    key = where.rsplit(": ", 1)[-1].split("[")[0]
+    value = _typed(hint, value, where)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SentvecError(f"{where}: {value!r} is not a finite number. Fix: use a number.")
+    if key in _POSITIVE and value is not None and isinstance(value, (int, float)) and value <= 0:
+        raise SentvecError(f"{where}: must be > 0, got {value!r}. Fix: e.g. {_POSITIVE[key]}.")
+    if key in _AT_LEAST_ZERO and isinstance(value, (int, float)) and value < 0:
+        raise SentvecError(f"{where}: must be >= 0, got {value!r}. Fix: use 0 or more.")
+    if key == "matryoshka_dims" and any(d < 1 for d in value):
+        raise SentvecError(
+            f"{where}: dimensions must be >= 1, got {value!r}. Fix: e.g. [384, 256, 128, 64]."
+        )
+    if key == "device" and not _DEVICE.fullmatch(value):
+        raise SentvecError(
+            f"{where}: {value!r} is not a torch device. Fix: cpu, cuda, cuda:0 or mps."
+        )
+    return value
+
+
+def _typed(hint: Any, value: Any, where: str) -> Any:
+    from typing import Union, get_args, get_origin
+
+    origin, args = get_origin(hint), get_args(hint)
+    if hint is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        options = [a for a in args if a is not type(None)]
+        errors = []
+        for option in options:
+            try:
+                return _typed(option, value, where)
+            except SentvecError as e:
+                errors.append(e)
+        if len(options) == 1:
+            raise errors[0]
+        raise SentvecError(
+            f"{where}: expected {' or '.join(_type_name(a) for a in options)}, got {value!r:.60}"
+        )
+    if getattr(hint, "__name__", "") in _NESTED:
+        return _build(hint, value, where)
+    if origin is list:
         if not isinstance(value, list):
-            raise SentvecError(f"{where}: expected a list of tables")
-        return [_build(inner, v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    expected = {int: int, float: float, bool: bool, str: str}.get(hint)
-    if expected is not None and not isinstance(value, expected):
-        raise SentvecError(f"{where}: expected {expected.__name__}, got {value!r:.60}")
+            raise SentvecError(
+                f"{where}: expected a list, got {value!r:.60}. Fix: write it in brackets, "
+                'e.g. ["a", "b"].'
+            )
+        inner = args[0] if args else Any
+        return [_typed(inner, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise SentvecError(
+                f"{where}: expected a table, got {value!r:.60}. Fix: e.g. "
+                '{ sentence1 = "s1", sentence2 = "s2" }.'
+            )
+        inner = args[1] if len(args) == 2 else Any
+        return {k: _typed(inner, v, f"{where}.{k}") for k, v in value.items()}
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise SentvecError(f"{where}: expected float (a number), got {value!r:.60}. Fix: e.g. 1.0.")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise SentvecError(
+            f"{where}: expected int (a whole number), got {value!r:.60}. Fix: write it without "
+            "quotes, e.g. 10."
+        )
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise SentvecError(f"{where}: expected bool (true or false), got {value!r:.60}.")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise SentvecError(
+            f"{where}: expected str (text), got {value!r:.60}. Fix: put it in quotes."
+        )
     return value
 
 

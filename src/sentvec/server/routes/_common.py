@@ -8,9 +8,17 @@ from typing import Any
 import orjson
 from fastapi import Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
 
 from sentvec.server.errors import APIError
 from sentvec.server.state import ServerState
+
+
+class StrictBody(BaseModel):
+    """A request body read as its schema says: JSON true is not 1, 1 is not true, "5" is
+    not 5 (pydantic's lax mode would take each, so the schema would not tell the truth)."""
+
+    model_config = ConfigDict(strict=True)
 
 
 def state(request: Request) -> ServerState:
@@ -156,6 +164,7 @@ def check_tokens(tokens: int, st: ServerState, param: str = "input") -> None:
 
 
 __all__ = [
+    "StrictBody",
     "check_documents",
     "check_query",
     "check_texts",

@@ -9,11 +9,12 @@ from typing import Any, Literal
 from anyio import from_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from sentvec.server.errors import APIError
 from sentvec.server.routes._common import (
+    StrictBody,
     check_documents,
     check_query,
     check_texts,
@@ -26,7 +27,7 @@ from sentvec.server.routes._common import (
 router = APIRouter(prefix="/collections", tags=["Collections"])
 
 
-class SearchRequest(BaseModel):
+class SearchRequest(StrictBody):
     """A query (text, or a vector for vector mode), k, and structured metadata filters."""
 
     query: str | None = Field(None, description="Query text.")
@@ -53,7 +54,7 @@ class SearchRequest(BaseModel):
     highlight: bool = Field(True, description="Find each hit's answering sentence.")
 
 
-class Document(BaseModel):
+class Document(StrictBody):
     """One document to store (cut into passages)."""
 
     id: str = Field(min_length=1)
@@ -62,7 +63,7 @@ class Document(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class AddRequest(BaseModel):
+class AddRequest(StrictBody):
     """Documents to add (stored ids skipped) or upsert (all passages of stored ids replaced)."""
 
     documents: list[Document]
@@ -73,7 +74,7 @@ class AddRequest(BaseModel):
     overlap: int | None = Field(None, description="Tokens of sentences shared by passages.")
 
 
-class DeleteRequest(BaseModel):
+class DeleteRequest(StrictBody):
     """Delete documents by ids, or by a structured filter."""
 
     ids: list[str] | None = None
@@ -195,6 +196,25 @@ async def document(name: str, doc_id: str, request: Request) -> Response:
 
 @router.post("/{name}/documents", summary="Add or upsert documents")
 async def add(name: str, body: AddRequest, request: Request) -> Response:
+    """Cut documents into passages, embed them through the model's queue and store them (the
+    collection is made for the model if it does not exist, and removed again when the add
+    is refused: a refused request leaves the store as it was)."""
+    from sentvec.store import check_name, collection_exists, open_collection
+
+    st = state(request)
+    check_name(name)
+    existed = await run_in_threadpool(collection_exists, st.root, name)
+    try:
+        return await _add(name, body, request)
+    except BaseException:
+        if not existed and await run_in_threadpool(collection_exists, st.root, name):
+            col = await run_in_threadpool(open_collection, st.root, name)
+            if await run_in_threadpool(len, col) == 0:
+                await run_in_threadpool(col.drop)
+        raise
+
+
+async def _add(name: str, body: AddRequest, request: Request) -> Response:
     """Cut documents into passages, embed them through the model's queue and store them (the
     collection is made for the model if it does not exist)."""
     from sentvec.documents import Chunking

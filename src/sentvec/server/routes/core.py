@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from sentvec.server.errors import APIError
 from sentvec.server.routes._common import (
+    StrictBody,
     check_texts,
     check_tokens,
     check_unicode,
@@ -20,7 +21,7 @@ router = APIRouter()
 probes = APIRouter(tags=["Operations"])
 
 
-class SimilarityRequest(BaseModel):
+class SimilarityRequest(StrictBody):
     """Two lists of texts; the answer is the (len(a), len(b)) score matrix."""
 
     a: list[str] = Field(description="First texts.")
@@ -33,7 +34,7 @@ MAX_LABEL_CHARS = 200
 MAX_TEMPLATE_CHARS = 1000
 
 
-class ClassifyRequest(BaseModel):
+class ClassifyRequest(StrictBody):
     """Zero-shot classification of texts into labels."""
 
     texts: list[str]
@@ -114,7 +115,7 @@ def check_labels(labels: list[str], template: str) -> None:
     except SentvecError as e:
         raise APIError(422, str(e), param="template", code="invalid_template") from None
     for i, label in enumerate(labels):
-        if not label.strip():
+        if not label:
             raise APIError(422, f"labels[{i}] is empty. Fix: drop it.", param="labels")
         if len(label) > MAX_LABEL_CHARS:
             raise APIError(

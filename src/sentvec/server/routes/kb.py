@@ -8,12 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from sentvec.errors import SentvecError
 from sentvec.server.errors import APIError
-from sentvec.server.routes._common import json_response, state
+from sentvec.server.routes._common import StrictBody, json_response, state
 
 router = APIRouter(tags=["Knowledge base"])
 MAX_FACET_VALUES = 20  # a metadata column with more distinct values is not a facet
@@ -105,7 +105,7 @@ def collection_facets(col: Any) -> dict[str, Any]:
 # -- judgments ------------------------------------------------------------------------------
 
 
-class JudgmentRequest(BaseModel):
+class JudgmentRequest(StrictBody):
     """A thumbs up (1) or down (-1) on one hit of a query."""
 
     query: str = Field(description="The query as searched.")
@@ -252,7 +252,7 @@ async def get_job(job_id: str, request: Request) -> Response:
     return json_response(job.to_dict())
 
 
-class ApplyRequest(BaseModel):
+class ApplyRequest(StrictBody):
     """Apply a reviewed upload."""
 
     remove_missing: bool = Field(

@@ -9,16 +9,22 @@ from typing import Literal
 import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field, field_validator
 
 from sentvec.server.errors import APIError
-from sentvec.server.routes._common import check_texts, check_tokens, json_response, state
+from sentvec.server.routes._common import (
+    StrictBody,
+    check_texts,
+    check_tokens,
+    json_response,
+    state,
+)
 
 router = APIRouter(tags=["OpenAI-compatible"])
 STARTED = int(time.time())
 
 
-class EmbeddingRequest(BaseModel):
+class EmbeddingRequest(StrictBody):
     """OpenAI's embeddings request (plus ``prompt``, sentvec's query/document prompt name)."""
 
     input: str | list[str] | list[int] | list[list[int]] = Field(
@@ -27,12 +33,25 @@ class EmbeddingRequest(BaseModel):
     model: str = Field(description="A served model's name (GET /v1/models).")
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = Field(
-        None, ge=1, strict=True, description="Keep the first N dimensions (an integer)."
+        None, ge=1, description="Keep the first N dimensions (a whole number)."
     )
     user: str | None = None
     prompt: str | None = Field(
         None, description="sentvec extension: a prompt name of the model (query, document)."
     )
+
+    @field_validator("dimensions", mode="before")
+    @classmethod
+    def _whole_number(cls, v: object) -> object:
+        """A JSON number that is whole (8 or 8.0); true/false and text are refused (pydantic
+        would read true as 1 and "8" as 8)."""
+        if v is None:
+            return v
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError("must be a whole number, not true/false or text")
+        if isinstance(v, float) and not v.is_integer():
+            raise ValueError("must be a whole number")
+        return int(v)
 
 
 def texts_of(value: str | list[str] | list[int] | list[list[int]]) -> list[str]:
