@@ -195,8 +195,8 @@ def calibration_pairs() -> list[tuple[str, str]]:
     activation ranges cover relevant and irrelevant pairs alike."""
     from importlib import resources
 
-    package, name = names.CALIBRATION_TEXTS
-    lines = resources.files(package).joinpath(name).read_text(encoding="utf8").splitlines()
+    kb = resources.files("sentvec.data").joinpath("knowledge_base.jsonl")
+    lines = kb.read_text(encoding="utf8").splitlines()
     rows = [json.loads(line) for line in lines if line.strip()]
     rows = [r for r in rows if r.get("question") and r.get("answer")]
     matched = [(r["question"], r["answer"]) for r in rows]
