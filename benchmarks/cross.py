@@ -476,7 +476,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))  # 1 beside other jobs
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     OUT.mkdir(parents=True, exist_ok=True)
     commands = {

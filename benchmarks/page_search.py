@@ -138,6 +138,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=400)
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument(
+        "--answer-cache", type=int, default=20_000, help="sentvec serve --answer-cache (0: off)"
+    )
     args = ap.parse_args()
     docs = build()
     qs = queries()
@@ -146,7 +149,10 @@ def main() -> None:
     env.pop("SENTVEC_API_KEY", None)
     log = open(ROOT / "out" / "page-search-serve.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sentvec", "serve", "--port", str(port), "--store", str(STORE)],
+        [
+            *(sys.executable, "-m", "sentvec", "serve", "--port", str(port)),
+            *("--store", str(STORE), "--answer-cache", str(args.answer_cache)),
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -166,7 +172,8 @@ def main() -> None:
         load = os.getloadavg()[0]
         print(
             f"# {machine()}; {docs} documents; concurrency {args.concurrency}; "
-            f"{args.requests} requests per scenario; load average {load:.2f} before"
+            f"{args.requests} requests per scenario; --answer-cache {args.answer_cache}; "
+            f"load average {load:.2f} before"
         )
         scenarios = {
             "vector": lambda i: {"query": qs[i % len(qs)], "mode": "vector", "k": 5},
@@ -178,12 +185,21 @@ def main() -> None:
                 "filters": {"category": "msmarco"},
             },
             "text": lambda i: {"query": qs[i % len(qs)], "mode": "text", "k": 5},
+            "vector, no answer": lambda i: {  # the answer-sentence step's share
+                "query": qs[i % len(qs)],
+                "mode": "vector",
+                "k": 5,
+                "highlight": False,
+            },
         }
-        print(f"{'scenario':16s} {'p50 ms':>8s} {'p99 ms':>8s} {'req/s':>7s} {'errors':>6s}")
+        only = os.environ.get("SCENARIOS")
+        if only:
+            scenarios = {k: v for k, v in scenarios.items() if k in only.split(";")}
+        print(f"{'scenario':18s} {'p50 ms':>8s} {'p99 ms':>8s} {'req/s':>7s} {'errors':>6s}")
         for name, body in scenarios.items():
             r = asyncio.run(run(url, body, args.requests, args.concurrency))
             print(
-                f"{name:16s} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['rps']:7.1f} {r['errors']:6d}"
+                f"{name:18s} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['rps']:7.1f} {r['errors']:6d}"
             )
         print(f"# load average after: {os.getloadavg()[0]:.2f}")
     finally:

@@ -102,6 +102,30 @@ def test_every_interface_gives_the_same_hits(served, tiny_encoder, mode, locatio
             assert all(0 < h["fused"] <= 1 and -1 <= h["score"] <= 1 for h in got)
 
 
+def test_answer_sentences_from_the_cache_equal_fresh_ones(served, tiny_encoder, location):  # noqa: F811
+    """The server keeps the vectors of passages' sentences: asked again (other queries over
+    the same articles), the answers are still those of a fresh Python search, and the
+    sentences are not encoded twice."""
+    from sentvec.documents import Chunking
+
+    _, client = served
+    col = for_encoder(location, "whole", tiny_encoder)  # one passage per article: 3-4 sentences
+    col.add(DOCS, tiny_encoder, chunking=Chunking(enabled=False))
+    queries = [QUERY, "authenticator app codes", "export zip csv"]
+    cache = client.app.state.sentvec.models["tiny"].sentences
+    for round_ in range(2):
+        for q in queries:
+            python = [_key(h.to_dict()) for h in col.search(q, 3, encoder=tiny_encoder)]
+            r = client.post("/collections/whole/search", json={"query": q, "k": 3})
+            assert r.status_code == 200, r.text
+            assert [_key(h) for h in r.json()["hits"]] == python, (round_, q)
+        if round_ == 0:
+            misses, hits = cache.misses, cache.hits
+            assert misses > 0
+    assert cache.misses == misses and cache.hits > hits  # the second round encoded nothing
+    col.close()
+
+
 def test_the_http_retrievers_match_too(served, tiny_encoder):
     """The retrievers through a live server (httpx against the TestClient's app)."""
     import httpx

@@ -102,6 +102,14 @@ def register(app: typer.Typer) -> None:
         max_body_mb: Annotated[
             float, typer.Option(min=0.001, help="Largest request body in MB (413 past it).")
         ] = 64.0,
+        answer_cache: Annotated[
+            int,
+            typer.Option(
+                min=0,
+                help="Sentence vectors kept per model to find search answers without encoding "
+                "a passage twice (about 1.5 KB each at 384 dimensions; 0: none).",
+            ),
+        ] = 20_000,
         log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
         rerank_model: Annotated[
             Optional[list[str]],
@@ -133,6 +141,7 @@ def register(app: typer.Typer) -> None:
             max_batch_tokens=max_batch_tokens,
             max_wait_ms=max_wait_ms,
             max_queued=max_queued,
+            answer_cache=answer_cache,
             max_body_bytes=int(max_body_mb * 1_000_000),
             rerank_models={
                 n: p for n, p in parse_models(rerank_model).items() if p and rerank_model

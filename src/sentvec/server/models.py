@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,6 +27,43 @@ def _head(text: str, cap: int) -> str:
     return text[: cut if cut > 0 else cap]
 
 
+class VectorCache:
+    """The vectors of recently encoded texts, least recently used dropped first.
+
+    Search finds each hit's answering sentence by encoding the sentences of its passage; a
+    help centre's popular articles come up again and again, so their sentences are encoded
+    once (measured in BENCHMARKS.md, "The page's search route"). Thread-safe: searches run
+    in worker threads. Vectors are returned as stored (encoding is batch-invariant, so a
+    cached vector equals a fresh one).
+    """
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self.capacity = capacity
+        self._rows: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, texts: Sequence[str]) -> list[np.ndarray | None]:
+        with self._lock:
+            found = [self._rows.get(t) for t in texts]
+            for t, v in zip(texts, found):
+                if v is not None:
+                    self._rows.move_to_end(t)
+            self.hits += sum(v is not None for v in found)
+            self.misses += sum(v is None for v in found)
+            return found
+
+    def put(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        if self.capacity <= 0:
+            return
+        with self._lock:
+            for t, v in zip(texts, vectors):
+                self._rows[t] = v
+                self._rows.move_to_end(t)
+            while len(self._rows) > self.capacity:
+                self._rows.popitem(last=False)
+
+
 @dataclass
 class ServedModel:
     """One model: its name, encoder and queue."""
@@ -33,6 +72,7 @@ class ServedModel:
     encoder: Encoder
     queue: BatchQueue
     fingerprint: str = ""
+    sentences: VectorCache = field(default_factory=VectorCache)  # answer-sentence vectors
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens of each text as the model sees it (special tokens in, truncated to the limit).
@@ -125,7 +165,9 @@ def serve_model(name: str, encoder: Encoder, settings: Settings, hook: BatchHook
         max_queued=settings.max_queued,
         on_batch=hook,
     )
-    return ServedModel(name, encoder, queue, encoder.fingerprint)
+    return ServedModel(
+        name, encoder, queue, encoder.fingerprint, VectorCache(settings.answer_cache)
+    )
 
 
-__all__ = ["ServedModel", "encode_fn", "serve_model"]
+__all__ = ["ServedModel", "VectorCache", "encode_fn", "serve_model"]

@@ -38,6 +38,7 @@ class Settings:
     :param map_points: most points drawn on the map of a collection.
     :param max_body_bytes: largest request body (413 past it, before it is parsed).
     :param max_upload_bytes: largest knowledge-base upload (a zip may unpack to 4x).
+    :param answer_cache: sentence vectors kept per model for finding answers (0: none).
     :param jobs_dir: where uploads and their jobs are kept (None: ``.jobs`` in the collections
         folder; ``$SENTVEC_HOME/jobs`` when collections are in PostgreSQL).
     :param rerank_models: served name -> cross-encoder folder or hub id, for ``/rerank`` and
@@ -56,6 +57,7 @@ class Settings:
     max_batch_tokens: int = 8192
     max_wait_ms: float = 2.0
     max_queued: int = 4096
+    answer_cache: int = 20_000
     max_items: int = 2048
     max_chars: int = 20_000
     max_request_tokens: int = 300_000

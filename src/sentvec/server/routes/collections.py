@@ -105,9 +105,23 @@ class _QueueEncoder:
         self.fingerprint = model.fingerprint
 
     def encode(self, texts: Any, *, role: Any = None) -> Any:
+        """Vectors of ``texts``; the passages' sentences come from the model's cache when
+        they were encoded before, the rest go through the queue in one request."""
+        import numpy as np
+
         prefix = self.model.encoder.role_prefix(role) if role else ""
-        vectors, _ = from_thread.run(self.model.embed, list(texts), prefix)
-        return vectors
+        texts = list(texts)
+        cache = self.model.sentences
+        found = cache.get([prefix + t for t in texts])
+        missing = [i for i, v in enumerate(found) if v is None]
+        if missing:
+            fresh, _ = from_thread.run(self.model.embed, [texts[i] for i in missing], prefix)
+            cache.put([prefix + texts[i] for i in missing], fresh)
+            for i, v in zip(missing, fresh):
+                found[i] = v
+        if not found:
+            return np.zeros((0, self.model.encoder.dim), dtype=np.float32)
+        return np.stack(found)
 
 
 @router.get("", summary="Names of the served collections (with details=true: sizes, models)")
