@@ -163,4 +163,30 @@ def _max_length(folder: Path, config: dict[str, Any]) -> int:
     return min(limits) if limits else 512
 
 
-__all__ = ["ACTIVATIONS", "FUNCTIONS", "CrossSpec", "activation_name", "read_cross_spec", "softmax"]
+def write_cross_config(folder: Path, activation: str, max_seq_length: int) -> None:
+    """The sentence-transformers description files of a CrossEncoder folder."""
+    from sentvec._version import __version__
+
+    st = {
+        "__version__": {"sentvec": __version__},
+        "activation_fn": ACTIVATIONS[activation],
+        "model_type": "CrossEncoder",
+        "default_prompt_name": None,
+        "prompts": {},
+    }
+    (folder / "config_sentence_transformers.json").write_text(json.dumps(st, indent=2) + "\n")
+    tok_cfg = folder / "tokenizer_config.json"
+    data = json.loads(tok_cfg.read_text(encoding="utf8")) if tok_cfg.exists() else {}
+    data["model_max_length"] = max_seq_length  # what sentence-transformers' CrossEncoder reads
+    tok_cfg.write_text(json.dumps(data, indent=2) + "\n")
+
+
+__all__ = [
+    "ACTIVATIONS",
+    "FUNCTIONS",
+    "CrossSpec",
+    "activation_name",
+    "read_cross_spec",
+    "softmax",
+    "write_cross_config",
+]

@@ -33,6 +33,7 @@ from sentvec.cross.config import (
     activation_name,
     read_cross_spec,
     softmax,
+    write_cross_config,
 )
 from sentvec.cross.pairs import Pair, PairTokenizer, check_pairs
 from sentvec.errors import InvalidChoiceError, SentvecError
@@ -254,9 +255,9 @@ class CrossEncoder:
         return self.tokenizer.features(ids, types)
 
     def collate(self, examples: Sequence[Any]) -> Any:
-        """The trainer's hook: examples become a :class:`~sentvec.cross.training.PairBatch`
+        """The trainer's hook: examples become a :class:`~sentvec.cross.batch.PairBatch`
         whose losses build and score their own pairs."""
-        from sentvec.cross.training import PairBatch
+        from sentvec.cross.batch import PairBatch
 
         return PairBatch.from_examples(examples, self)
 
@@ -284,24 +285,6 @@ class CrossEncoder:
             f"activation={self.activation}, max_seq_length={self.max_seq_length}, "
             f"backend={self.backend.name})"
         )
-
-
-def write_cross_config(folder: Path, activation: str, max_seq_length: int) -> None:
-    """The sentence-transformers description files of a CrossEncoder folder."""
-    from sentvec._version import __version__
-
-    st = {
-        "__version__": {"sentvec": __version__},
-        "activation_fn": ACTIVATIONS[activation],
-        "model_type": "CrossEncoder",
-        "default_prompt_name": None,
-        "prompts": {},
-    }
-    (folder / "config_sentence_transformers.json").write_text(json.dumps(st, indent=2) + "\n")
-    tok_cfg = folder / "tokenizer_config.json"
-    data = json.loads(tok_cfg.read_text(encoding="utf8")) if tok_cfg.exists() else {}
-    data["model_max_length"] = max_seq_length  # what sentence-transformers' CrossEncoder reads
-    tok_cfg.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def load_cross(model: str | os.PathLike[str], **kwargs: Any) -> CrossEncoder:

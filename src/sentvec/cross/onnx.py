@@ -232,8 +232,7 @@ def export_cross(model: str | os.PathLike[str], out: str | Path, *, int8: bool =
     :param int8: also write the int8 graph. :return: the folder.
     """
     from sentvec import hub
-    from sentvec.cross.config import read_cross_spec
-    from sentvec.cross.model import write_cross_config
+    from sentvec.cross.config import read_cross_spec, write_cross_config
     from sentvec.tokenization import copy_tokenizer_files
 
     spec = read_cross_spec(hub.resolve(model))
