@@ -8,6 +8,7 @@ clipping 1.0, max_seq_length 128, seed 42.
 
     PYTHONPATH=src python benchmarks/cross.py quality        # STSb + MSRP, sentvec vs ST
     PYTHONPATH=src python benchmarks/cross.py augment --seeds 1 2 3
+    PYTHONPATH=src python benchmarks/cross.py teacher       # the teacher's epochs and lr
     PYTHONPATH=src python benchmarks/cross.py cost --n 1000
     flock /work/helpers/bench.lock env PYTHONPATH=src python benchmarks/cross.py speed
     PYTHONPATH=src python benchmarks/cross.py rerank          # msmarco-subset nDCG@10
@@ -451,6 +452,38 @@ def cmd_augment(args: argparse.Namespace) -> None:
         (OUT / "augment.json").write_text(json.dumps(results, indent=2))
 
 
+def cmd_teacher(args: argparse.Namespace) -> None:
+    """The Augmented SBERT teacher's recipe: a cross-encoder trained on 1,000 gold STSb train
+    pairs (seed 1's sample) for each (epochs, lr), scored on STSb test."""
+    import random
+
+    from sentvec.cross.augment import train_cross
+    from sentvec.train.data import from_records
+
+    rows = random.Random(args.seed).sample(stsb_rows("train"), args.gold)
+    gold = from_records(rows, "scored_pairs")
+    test = stsb_rows("test")
+    pairs = [(a, b) for a, b, _ in test]
+    for epochs, lr in zip(args.epochs, args.lr, strict=True):
+        start = time.perf_counter()
+        cross = train_cross(
+            gold,
+            str(base_folder()),
+            output_dir=OUT / f"teacher-{epochs}-{lr}",
+            epochs=epochs,
+            lr=lr,
+            seed=args.seed,
+        )
+        row = {
+            "epochs": epochs,
+            "lr": lr,
+            "spearman": round(sts_spearman(cross.predict(pairs, batch_size=64), test), 2),
+            "train_seconds": round(time.perf_counter() - start),
+            "load": load_avg(),
+        }
+        print(json.dumps(row), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -473,6 +506,11 @@ def main() -> None:
     a.add_argument("--seeds", type=int, nargs="+", default=[1])
     a.add_argument("--gold", type=int, default=1000)
     a.add_argument("--per-sentence", type=int, default=3)
+    t = sub.add_parser("teacher")
+    t.add_argument("--epochs", type=int, nargs="+", default=[1, 4, 4])
+    t.add_argument("--lr", type=float, nargs="+", default=[2e-5, 2e-5, 5e-5])
+    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--gold", type=int, default=1000)
     args = parser.parse_args()
     import torch
 
@@ -485,6 +523,7 @@ def main() -> None:
         "cost": cmd_cost,
         "rerank": cmd_rerank,
         "augment": cmd_augment,
+        "teacher": cmd_teacher,
     }
     commands[args.cmd](args)
 
