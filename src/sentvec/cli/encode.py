@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +24,6 @@ from sentvec.cli._options import (
     default_backend,
     emit_json,
     load_encoder,
-    require_rows,
 )
 from sentvec.errors import SentvecError
 
@@ -72,7 +72,7 @@ def encode(
 
     Example: sentvec encode faq.csv --out vectors.npy
     """
-    from sentvec.io import Record, check_input_file, read_records
+    from sentvec.io import Record, check_input_file
 
     if file is None and not text:
         raise SentvecError("nothing to encode: give a FILE or at least one --text")
@@ -114,37 +114,34 @@ def encode(
         )
         return
     check_output(out, suffixes=(".npy", ".jsonl"))
-    records = (
-        read_records(file, text_field, id_field, header=header)
-        if file
-        else [Record(t, str(i)) for i, t in enumerate(text or [], 1)]
-    )
-    if file is not None:
-        require_rows(records, file)
-    vectors = load_encoder(model, backend).encode(
-        [r.text for r in records],
+    from sentvec.bulk.stream import encode_records
+    from sentvec.encoder import PROGRESS_MIN_TEXTS
+    from sentvec.io import EmptyInputError, count_records, iter_records
+
+    if file is not None:  # streamed: memory holds one chunk of records, whatever the size
+        rows = iter_records(file, text_field, id_field, header=header)
+        first = next(rows, None)  # an empty file is refused before the model loads
+        if first is None:
+            raise EmptyInputError(file, "texts")
+        records: Iterable[Record] = itertools.chain([first], rows)
+        total = count_records(file)
+    else:
+        records = [Record(t, str(i)) for i, t in enumerate(text or [], 1)]
+        total = len(records)
+    written = encode_records(
+        load_encoder(model, backend),
+        records,
+        out,
+        source=file or "--text",
+        total=total,
         batch_size=batch_size,
         max_tokens=max_tokens,
-        show_progress=len(records) >= 1000,
+        show_progress=(total or 0) >= PROGRESS_MIN_TEXTS,
     )
-    if out is not None and out.suffix == ".npy":
-        import numpy as np
-
-        np.save(out, vectors)
-    else:
-        stream = open(out, "w", encoding="utf8") if out else sys.stdout  # noqa: SIM115
-        try:
-            for r, v in zip(records, vectors):
-                stream.write(
-                    json.dumps({"id": r.id, "vector": [round(float(x), 7) for x in v]}) + "\n"
-                )
-        finally:
-            if out:
-                stream.close()
     if out is not None:
         if as_json:
-            emit_json({"out": str(out), "rows": len(records), "dim": int(vectors.shape[1])})
-        typer.echo(f"wrote {len(records)} vectors of dim {vectors.shape[1]} to {out}", err=True)
+            emit_json({"out": str(out), "rows": written.rows, "dim": written.dim})
+        typer.echo(f"wrote {written.rows} vectors of dim {written.dim} to {out}", err=True)
 
 
 def _encode_on_ray(
