@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -136,3 +137,82 @@ class InvalidTextError(SentvecError, ValueError):
             "not valid Unicode (often undecodable bytes or half of an emoji). Fix: decode the "
             "input as UTF-8, or drop that character."
         )
+
+
+# errno -> (what is wrong with the store, the fix)
+_STORAGE_PROBLEMS: dict[int, tuple[str, str]] = {
+    errno.ENOSPC: ("its disk is full", "free space on that disk, or use a store on another disk"),
+    errno.EDQUOT: ("the disk quota is used up", "free space or raise the quota"),
+    errno.EROFS: (
+        "it is on a read-only file system",
+        "remount it read-write, or pass a writable folder with --store",
+    ),
+    errno.EACCES: (
+        "permission is denied",
+        "give this user write access to it, or pass a writable folder with --store",
+    ),
+    errno.EPERM: (
+        "the operation is not permitted",
+        "give this user write access to it, or pass a writable folder with --store",
+    ),
+}
+# how LanceDB (Rust) words them inside its own RuntimeError/OSError/ValueError
+_STORAGE_WORDS = {
+    "no space left on device": errno.ENOSPC,
+    "os error 28": errno.ENOSPC,
+    "disk quota exceeded": errno.EDQUOT,
+    "read-only file system": errno.EROFS,
+    "os error 30": errno.EROFS,
+    "permission denied": errno.EACCES,
+    "os error 13": errno.EACCES,
+}
+
+
+class StorageError(SentvecError, OSError):
+    """The store cannot be written: disk full, read-only, or no permission. Nothing was changed."""
+
+    def __init__(self, path: str | Path, what: str, code: int) -> None:
+        self.path = str(path)
+        self.what = what
+        self.errno_code = code
+        problem, fix = _STORAGE_PROBLEMS[code]
+        super().__init__(
+            code, f"cannot write the store {self.path!r} ({what}): {problem}. Fix: {fix}."
+        )
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+    @property
+    def kind(self) -> str:
+        """``disk_full``, ``read_only`` or ``permission_denied``."""
+        if self.errno_code in (errno.ENOSPC, errno.EDQUOT):
+            return "disk_full"
+        return "read_only" if self.errno_code == errno.EROFS else "permission_denied"
+
+
+def storage_errno(exc: BaseException) -> int | None:
+    """The errno of a full / read-only / forbidden store behind ``exc`` (or its causes), if
+    that is what it is, else None."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, StorageError):
+            return e.errno_code
+        if isinstance(e, OSError) and e.errno in _STORAGE_PROBLEMS:
+            return e.errno
+        text = str(e).lower()
+        for words, code in _STORAGE_WORDS.items():
+            if words in text:
+                return code
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def storage_error(exc: BaseException, path: str | Path, what: str) -> StorageError | None:
+    """A :class:`StorageError` for ``exc`` if it is a full / read-only / forbidden store."""
+    if isinstance(exc, StorageError):
+        return exc
+    code = storage_errno(exc)
+    return None if code is None else StorageError(path, what, code)

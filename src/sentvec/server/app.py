@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sentvec.errors import SentvecError
+from sentvec.errors import SentvecError, StorageError
 from sentvec.server.errors import API_ERRORS, APIError, envelope, validation_message
 from sentvec.server.limits import BodyLimitMiddleware
 from sentvec.server.metrics import Metrics
@@ -179,6 +179,11 @@ def _errors(app: FastAPI) -> None:
         if "Fix:" not in message:
             message += f". Fix: {_HTTP_FIXES.get(e.status_code, 'see the API at /docs.')}"
         return JSONResponse(envelope(message, kind), e.status_code, headers=e.headers)
+
+    @app.exception_handler(StorageError)
+    async def storage_error(request: Request, e: StorageError) -> JSONResponse:
+        # a full, read-only or forbidden store: nothing was changed; 507 Insufficient Storage
+        return JSONResponse(envelope(str(e), "storage_error", None, e.kind), 507)
 
     @app.exception_handler(SentvecError)
     async def user_error(request: Request, e: SentvecError) -> JSONResponse:

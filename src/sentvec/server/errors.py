@@ -75,7 +75,7 @@ _MEANING = {
     422: "Invalid request: a field's type or value (the message names it).",
     429: "The model's queue is full: retry after Retry-After seconds.",
     503: "The models are still loading.",
-    507: "The store's disk is full.",
+    507: "The store cannot be written: its disk is full, it is read-only or not permitted.",
 }
 
 

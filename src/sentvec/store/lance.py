@@ -16,18 +16,20 @@ the table is optimised after an ingest).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import time
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from sentvec.documents import Passage
-from sentvec.errors import SentvecError
+from sentvec.errors import SentvecError, StorageError, storage_error
 from sentvec.extras import import_extra
 from sentvec.store import filters as flt
 from sentvec.store.base import AUTO_INDEX_ROWS, Collection
@@ -112,6 +114,32 @@ def _retry(action: Any, what: str) -> Any:
     return None
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _writes(what: str) -> Callable[[_F], _F]:
+    """Turn a full disk, read-only file system or missing permission met by a method that
+    writes the store into a :class:`StorageError` naming the store (LanceDB wraps the OS
+    error in its own RuntimeError/OSError/ValueError; see :func:`sentvec.errors.storage_errno`)."""
+
+    def decorate(method: _F) -> _F:
+        @functools.wraps(method)
+        def wrapper(self: LanceCollection, *args: Any, **kw: Any) -> Any:
+            try:
+                return method(self, *args, **kw)
+            except (OSError, RuntimeError, ValueError) as e:
+                if isinstance(e, SentvecError) and not isinstance(e, StorageError):
+                    raise
+                err = storage_error(e, self.root, what)
+                if err is None or err is e:
+                    raise
+                raise err from e
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
 class LanceCollection(Collection):
     """A collection in a LanceDB folder. Open it through :func:`sentvec.store.open_collection`."""
 
@@ -144,7 +172,13 @@ class LanceCollection(Collection):
                 f"the collection store {str(root)!r} is a file, not a folder. "
                 "Fix: pass a folder (or a postgresql:// URI) with --store."
             )
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            err = storage_error(e, root, f"creating collection {name!r}")
+            if err is None:
+                raise
+            raise err from e
         col = cls(root, name, meta)
         col._save_meta()
         return col
@@ -161,6 +195,7 @@ class LanceCollection(Collection):
         col._sync_columns()
         return col
 
+    @_writes("migrating the collection")
     def _migrate(self) -> None:
         """Give a collection made before documents (one row per text) the passage columns:
         each stored text becomes a one-passage document with the same id, so every search,
@@ -216,12 +251,16 @@ class LanceCollection(Collection):
             self.meta["columns"] = cols
             self._save_meta()
 
+    @_writes("saving the collection's settings")
     def _save_meta(self) -> None:
         """Write the settings atomically (a temporary file renamed over the old one)."""
         path = self.root / f"{self.name}.sentvec.json"
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.meta, indent=2), encoding="utf8")
-        os.replace(tmp, path)
+        try:
+            tmp.write_text(json.dumps(self.meta, indent=2), encoding="utf8")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def _schema(self) -> Any:
         import pyarrow as pa
@@ -243,6 +282,7 @@ class LanceCollection(Collection):
 
     # -- writing --------------------------------------------------------------------------------
 
+    @_writes("writing documents")
     def _write(
         self, passages: list[Passage], vectors: np.ndarray, upsert: bool
     ) -> tuple[int, int, int]:
@@ -327,6 +367,7 @@ class LanceCollection(Collection):
         self._last_write = None
         return None if table is None else int(table.version)
 
+    @_writes("undoing a failed ingest")
     def _undo_ingest(self, state: Any) -> None:
         table = self.table
         if table is None or self._last_write is None:
@@ -357,6 +398,7 @@ class LanceCollection(Collection):
             raise FilterError(cond, self.columns(), str(e)) from None
         return list(dict.fromkeys(got.column("id").to_pylist()))
 
+    @_writes("deleting documents")
     def _delete(self, node: flt.Node) -> int:
         if self.table is None:
             return 0
@@ -372,7 +414,22 @@ class LanceCollection(Collection):
     def refresh_indexes(self, auto_index_rows: int | None = AUTO_INDEX_ROWS) -> None:
         """After writes: full-text indexes (passage text and title) made or updated, files
         compacted, and an approximate vector index built once the collection reaches
-        ``auto_index_rows`` passages."""
+        ``auto_index_rows`` passages. On a full (or read-only) disk this housekeeping is
+        skipped with a warning: the documents are already written, and an add with nothing
+        new must not fail for it."""
+        try:
+            self._refresh_indexes(auto_index_rows)
+        except (OSError, RuntimeError, ValueError) as e:
+            if isinstance(e, SentvecError) and not isinstance(e, StorageError):
+                raise
+            err = storage_error(e, self.root, "optimising the collection")
+            if err is None:
+                raise
+            warnings.warn(
+                f"skipped optimising collection {self.name!r}: {err}", RuntimeWarning, stacklevel=2
+            )
+
+    def _refresh_indexes(self, auto_index_rows: int | None) -> None:
         from lancedb.index import FTS
 
         table = self.table
@@ -396,6 +453,7 @@ class LanceCollection(Collection):
         ):
             self.build_index()
 
+    @_writes("building the vector index")
     def build_index(
         self,
         num_partitions: int | None = None,
@@ -628,6 +686,7 @@ class LanceCollection(Collection):
             )
         return out
 
+    @_writes("restoring a version")
     def restore(self, version: int) -> None:
         """Make an earlier version the current one (a new version, so it can be undone too)."""
         table = self.table
@@ -667,6 +726,7 @@ class LanceCollection(Collection):
             "disk_bytes": _folder_size(self.root / f"{self.name}.lance"),
         }
 
+    @_writes("dropping the collection")
     def drop(self) -> None:
         """Delete the collection and its files."""
         if self.name in self._db.list_tables().tables:
