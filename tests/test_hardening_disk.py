@@ -140,17 +140,9 @@ def test_full_disk_refuses_adds_and_changes_nothing(small_fs, tiny_encoder, monk
         assert all("skipped optimising" in str(w.message) for w in seen), [
             str(w.message) for w in seen if "skipped optimising" not in str(w.message)
         ]
-        # the CLI
-        file = tmp_path / "new.txt"
-        file.write_text("".join(t + "\n" for _, t in NEW), encoding="utf8")
-        code, output = _cli_add(store, file, monkeypatch, tiny_encoder)
-        _assert_one_error_line(code, output, store, "disk is full")
-        # HTTP
-        with _server(store, tiny_encoder) as c:
-            body = {"documents": [{"id": i, "text": t} for i, t in NEW]}
-            r = c.post("/collections/faq/documents", json=body)
-            _assert_507(r, store, "disk is full", "disk_full")
-            assert c.post("/collections/faq/search", json={"query": QUERY}).status_code == 200
+        _cli_and_http_refuse(
+            store, tiny_encoder, tmp_path, monkeypatch, "disk is full", "disk_full"
+        )
         assert _files(store) == files  # no temporary file left behind
     finally:
         filler.unlink()
@@ -174,16 +166,21 @@ def test_read_only_store_refuses_writes_and_still_searches(
     assert caught.value.errno == errno.EROFS and "read-only" in str(caught.value)
     with pytest.raises(StorageError):
         col.delete(ids=["a1"])
+    _cli_and_http_refuse(store, tiny_encoder, tmp_path, monkeypatch, "read-only", "read_only")
+    assert _mount("-o", "remount,rw", str(store)).returncode == 0
+    assert _state(store, tiny_encoder) == before
+
+
+def _cli_and_http_refuse(store, encoder, tmp_path, monkeypatch, words: str, code: str) -> None:
+    """`index add` exits 2 with one error line and POST .../documents answers 507; search
+    over HTTP still answers with hits."""
     file = tmp_path / "new.txt"
     file.write_text("".join(t + "\n" for _, t in NEW), encoding="utf8")
-    code, output = _cli_add(store, file, monkeypatch, tiny_encoder)
-    _assert_one_error_line(code, output, store, "read-only")
-    with _server(store, tiny_encoder) as c:
+    rc, output = _cli_add(store, file, monkeypatch, encoder)
+    _assert_one_error_line(rc, output, store, words)
+    with _server(store, encoder) as c:
         body = {"documents": [{"id": i, "text": t} for i, t in NEW]}
-        r = c.post("/collections/faq/documents", json=body)
-        _assert_507(r, store, "read-only", "read_only")
+        _assert_507(c.post("/collections/faq/documents", json=body), store, words, code)
         r = c.post("/collections/faq/search", json={"query": QUERY})
         assert r.status_code == 200, r.text
         assert r.json()["hits"], r.json()
-    assert _mount("-o", "remount,rw", str(store)).returncode == 0
-    assert _state(store, tiny_encoder) == before
