@@ -127,3 +127,28 @@ def default_encoder():
     import sentvec
 
     return sentvec.load()
+
+
+# The fuzz suites' case counts, printed at the end of every run (CI's log keeps them).
+FUZZ_CASES: list[tuple[str, int, float]] = []
+
+
+@pytest.fixture
+def fuzz_cases(request: pytest.FixtureRequest):
+    """Count one fuzz test's generated cases; the count lands in the run's closing summary."""
+    import time
+
+    counter = [0]
+    start = time.perf_counter()
+    yield counter
+    FUZZ_CASES.append((request.node.nodeid, counter[0], time.perf_counter() - start))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    if not FUZZ_CASES:
+        return
+    terminalreporter.section("fuzz cases")
+    for nodeid, n, took in FUZZ_CASES:
+        terminalreporter.write_line(f"{n:6d} cases in {took:6.1f} s  {nodeid}")
+    total = sum(n for _, n, _ in FUZZ_CASES)
+    terminalreporter.write_line(f"{total:6d} cases in all")

@@ -160,11 +160,11 @@ def fuzz(url: str, operation: Any, mode: Any, counter: list[int]) -> list[str]:
     return failures
 
 
-def test_openapi_fuzz(served: Served) -> None:
+def test_openapi_fuzz(served: Served, fuzz_cases: list[int]) -> None:
     from schemathesis import GenerationMode
 
     start = time.perf_counter()
-    counter = [0]
+    counter = fuzz_cases
     failures: list[str] = []
     ops = operations(served.url)
     assert len(ops) >= 10

@@ -63,7 +63,7 @@ def body(docs) -> bytes:
     return json.dumps({"documents": docs}, ensure_ascii=True).encode()
 
 
-def test_http_add_search_fuzz(tiny_encoder, location):  # noqa: F811
+def test_http_add_search_fuzz(tiny_encoder, location, fuzz_cases):  # noqa: F811
     app = create_app(
         Settings(models={NAME: None}, collections=location), encoders={NAME: tiny_encoder}
     )
@@ -73,6 +73,7 @@ def test_http_add_search_fuzz(tiny_encoder, location):  # noqa: F811
         @settings(max_examples=EXAMPLES, **SETTINGS)
         @given(name=NAMES, docs=DOCS, query=TEXTS)
         def run(name, docs, query):
+            fuzz_cases[0] += 1
             before, disk = snapshot(c), files(location)
             path = f"/collections/{quote(name, safe='')}"
             r = c.post(
@@ -115,7 +116,7 @@ def test_http_add_search_fuzz(tiny_encoder, location):  # noqa: F811
         run()
 
 
-def test_cli_index_add_fuzz(tmp_path_factory, make_st_model):
+def test_cli_index_add_fuzz(tmp_path_factory, make_st_model, fuzz_cases):
     model = str(make_st_model("mean", normalize=True))
     root = tmp_path_factory.mktemp("cli-fuzz")
     db = str(root / "db")
@@ -127,6 +128,7 @@ def test_cli_index_add_fuzz(tmp_path_factory, make_st_model):
     @settings(max_examples=max(EXAMPLES // 2, 5), **SETTINGS)
     @given(name=NAMES, docs=DOCS, n=st.integers(0, 10**6))
     def run(name, docs, n):
+        fuzz_cases[0] += 1
         f = root / f"in{n}.jsonl"
         f.write_text(
             "".join(
