@@ -70,7 +70,7 @@ def msrp_rows(split: str) -> list[tuple[str, str, float]]:
     return [(a, b, float(q)) for a, b, q in rows]
 
 
-def train_sentvec(rows: list, out: Path, seed: int = 42, epochs: int = 1):
+def train_sentvec(rows: list, out: Path, seed: int = 42, epochs: int = 1, lr: float = 2e-5):
     from sentvec.cross.augment import train_cross
     from sentvec.train.data import from_records
 
@@ -80,6 +80,7 @@ def train_sentvec(rows: list, out: Path, seed: int = 42, epochs: int = 1):
         str(base_folder()),
         output_dir=out / "run",
         epochs=epochs,
+        lr=lr,
         seed=seed,
         max_seq_length=128,
         show_progress=True,
@@ -89,7 +90,7 @@ def train_sentvec(rows: list, out: Path, seed: int = 42, epochs: int = 1):
     return cross, seconds
 
 
-def train_st(rows: list, out: Path, seed: int = 42, epochs: int = 1):
+def train_st(rows: list, out: Path, seed: int = 42, epochs: int = 1, lr: float = 2e-5):
     from datasets import Dataset
     from sentence_transformers.cross_encoder import (
         CrossEncoder,
@@ -110,7 +111,7 @@ def train_st(rows: list, out: Path, seed: int = 42, epochs: int = 1):
         output_dir=str(out / "st-run"),
         num_train_epochs=epochs,
         per_device_train_batch_size=16,
-        learning_rate=2e-5,
+        learning_rate=lr,
         warmup_ratio=0.1,
         weight_decay=0.01,
         max_grad_norm=1.0,
@@ -163,21 +164,21 @@ def pair_metrics(val_scores, val_rows, test_scores, test_rows) -> dict:
 def cmd_quality(args: argparse.Namespace) -> None:
     import sentvec
 
-    results: dict = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    results: dict = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "lr": args.lr}
     tasks = args.tasks
     if "stsb" in tasks:
         train, test = stsb_rows("train"), stsb_rows("test")
         pairs = [(a, b) for a, b, _ in test]
         print(f"STSb: {len(train)} train pairs, {len(test)} test; {load_avg()}", flush=True)
         if not args.no_sentvec:
-            cross, secs = train_sentvec(train, OUT / "stsb")
+            cross, secs = train_sentvec(train, OUT / "stsb", lr=args.lr)
             ours = sts_spearman(cross.predict(pairs, batch_size=64), test)
             results["stsb_sentvec"] = {"spearman": ours, "train_seconds": secs, "load": load_avg()}
             print(json.dumps(results["stsb_sentvec"]), flush=True)
         if not args.no_st:
             from sentence_transformers import CrossEncoder
 
-            folder, secs = train_st(train, OUT / "stsb")
+            folder, secs = train_st(train, OUT / "stsb", lr=args.lr)
             theirs = sts_spearman(CrossEncoder(str(folder)).predict(pairs, batch_size=64), test)
             results["stsb_st"] = {"spearman": theirs, "train_seconds": secs, "load": load_avg()}
             print(json.dumps(results["stsb_st"]), flush=True)
@@ -188,7 +189,7 @@ def cmd_quality(args: argparse.Namespace) -> None:
         print(
             f"MSRP: {len(train)} train, {len(val)} val, {len(test)} test; {load_avg()}", flush=True
         )
-        cross, secs = train_sentvec(train, OUT / "msrp")
+        cross, secs = train_sentvec(train, OUT / "msrp", lr=args.lr)
         sv = cross.predict([(a, b) for a, b, _ in val], batch_size=64)
         st_ = cross.predict([(a, b) for a, b, _ in test], batch_size=64)
         results["msrp_sentvec"] = {**pair_metrics(sv, val, st_, test), "train_seconds": secs}
@@ -491,6 +492,7 @@ def main() -> None:
     q.add_argument("--tasks", nargs="+", default=["stsb", "msrp"])
     q.add_argument("--no-st", action="store_true")
     q.add_argument("--no-sentvec", action="store_true")
+    q.add_argument("--lr", type=float, default=2e-5, help="both trainers (1 epoch, batch 16)")
     sp = sub.add_parser("speed")
     sp.add_argument("--model", default=None, help="cross-encoder [default: MiniLM, new head]")
     sp.add_argument("--pairs", type=int, default=1000)
