@@ -163,14 +163,10 @@ def fuzz(url: str, operation: Any, mode: Any, counter: list[int]) -> list[str]:
 def test_openapi_fuzz(served: Served, fuzz_cases: list[int]) -> None:
     from schemathesis import GenerationMode
 
-    start = time.perf_counter()
-    counter = fuzz_cases
     failures: list[str] = []
     ops = operations(served.url)
     assert len(ops) >= 10
     for op in ops:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            failures += fuzz(served.url, op, mode, counter)
-    took = time.perf_counter() - start
-    print(f"\nfuzz: {counter[0]} requests over {len(ops)} operations in {took:.1f} s")
+            failures += fuzz(served.url, op, mode, fuzz_cases)
     assert not failures, "\n\n".join(failures)
